@@ -1,0 +1,124 @@
+// Package app wires RD's processes from configuration: it is the part of
+// cmd/ that both binaries (rd and the dev all-in-one) share.
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/reviewdata/rd/api"
+	"github.com/reviewdata/rd/internal/blob"
+	"github.com/reviewdata/rd/internal/logging"
+	"github.com/reviewdata/rd/internal/temporalx"
+	"github.com/reviewdata/rd/store"
+	"github.com/reviewdata/rd/worker"
+)
+
+// Config is every setting of every RD process, read once from the
+// environment by Load. Each part belongs to the package that uses it.
+type Config struct {
+	Log      logging.Config
+	API      api.Config
+	Store    store.Config
+	RedisURL string
+	Temporal temporalx.Config
+	Blob     blob.Config
+	Worker   worker.Config
+}
+
+// EnvVar documents one environment variable and how it lands in Config.
+type EnvVar struct {
+	Name    string
+	Default string
+	Doc     string
+	apply   func(c *Config, v string) error
+}
+
+// EnvVars lists every variable RD reads, in the order the README shows them.
+// A test checks the README's table names each one.
+var EnvVars = []EnvVar{
+	{"LOG_FORMAT", "json (text in the dev stack)", "Log format: `json` or `text`.",
+		func(c *Config, v string) error { c.Log.Format = v; return nil }},
+	{"LOG_LEVEL", "info", "Lowest level logged: `debug`, `info`, `warn` or `error`.",
+		func(c *Config, v string) error { return c.Log.Level.UnmarshalText([]byte(v)) }},
+	{"API_ADDR", "127.0.0.1:8080", "Address the API listens on.",
+		func(c *Config, v string) error { c.API.Addr = v; return nil }},
+	{"API_MAX_BODY_BYTES", "1048576", "Largest request body accepted; larger ones get 413.",
+		func(c *Config, v string) (err error) {
+			c.API.MaxBodyBytes, err = strconv.ParseInt(v, 10, 64)
+			return err
+		}},
+	{"API_READ_TIMEOUT", "30s", "Time allowed to read a whole request.",
+		func(c *Config, v string) (err error) { c.API.ReadTimeout, err = time.ParseDuration(v); return err }},
+	{"API_WRITE_TIMEOUT", "30s", "Time allowed to write a response.",
+		func(c *Config, v string) (err error) { c.API.WriteTimeout, err = time.ParseDuration(v); return err }},
+	{"DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/rd?sslmode=disable", "PostgreSQL, the source of truth.",
+		func(c *Config, v string) error { c.Store.DatabaseURL = v; return nil }},
+	{"DATABASE_MAX_CONNS", "10", "Connections in each process's pool.",
+		func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 32)
+			c.Store.MaxConns = int32(n)
+			return err
+		}},
+	{"REDIS_URL", "redis://127.0.0.1:6379/0", "Redis, for rate limits, locks and short-lived state.",
+		func(c *Config, v string) error { c.RedisURL = v; return nil }},
+	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port).",
+		func(c *Config, v string) error { c.Temporal.HostPort = v; return nil }},
+	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace RD runs in.",
+		func(c *Config, v string) error { c.Temporal.Namespace = v; return nil }},
+	{"S3_BUCKET", "rd-dev", "Bucket for review batches and archives (3-63 characters).",
+		func(c *Config, v string) error { c.Blob.Bucket = v; return nil }},
+	{"S3_REGION", "us-east-1", "Region of the bucket.",
+		func(c *Config, v string) error { c.Blob.Region = v; return nil }},
+	{"S3_ENDPOINT", "(AWS S3; http://127.0.0.1:9000 in the dev stack)", "Endpoint of an S3-compatible server; path-style addressing is used when set.",
+		func(c *Config, v string) error { c.Blob.Endpoint = v; return nil }},
+	{"S3_ACCESS_KEY_ID", "(AWS default chain)", "Static S3 credentials; set with S3_SECRET_ACCESS_KEY.",
+		func(c *Config, v string) error { c.Blob.AccessKeyID = v; return nil }},
+	{"S3_SECRET_ACCESS_KEY", "(AWS default chain)", "Static S3 credentials; set with S3_ACCESS_KEY_ID.",
+		func(c *Config, v string) error { c.Blob.SecretAccessKey = v; return nil }},
+	{"WORKER_QUEUES", "maintenance", "Comma-separated task queues `rd worker` polls (its --queues flag wins).",
+		func(c *Config, v string) error { c.Worker.Queues = SplitList(v); return nil }},
+}
+
+// Defaults that differ from the packages' own zero-value defaults because
+// they name this deployment rather than a library choice.
+const (
+	defaultDatabaseURL = "postgres://postgres:postgres@127.0.0.1:5432/rd?sslmode=disable"
+	defaultRedisURL    = "redis://127.0.0.1:6379/0"
+	defaultBucket      = "rd-dev"
+)
+
+// Load reads the environment through getenv. An unparsable value is an error
+// naming the variable; unset variables keep their defaults.
+func Load(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		Log:      logging.Config{Format: "json", Level: slog.LevelInfo},
+		Store:    store.Config{DatabaseURL: defaultDatabaseURL},
+		RedisURL: defaultRedisURL,
+		Blob:     blob.Config{Bucket: defaultBucket},
+	}
+	for _, v := range EnvVars {
+		val := strings.TrimSpace(getenv(v.Name))
+		if val == "" {
+			continue
+		}
+		if err := v.apply(&cfg, val); err != nil {
+			return Config{}, fmt.Errorf("config: %s=%q: %w", v.Name, val, err)
+		}
+	}
+	return cfg, nil
+}
+
+// SplitList splits a comma-separated list, dropping blanks.
+func SplitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+
+	"github.com/reviewdata/rd/internal/blob"
+	"github.com/reviewdata/rd/internal/health"
+	"github.com/reviewdata/rd/internal/temporalx"
+	"github.com/reviewdata/rd/store"
+)
+
+// Deps are the expensive clients a process builds once at start-up and
+// passes down: never one per request.
+type Deps struct {
+	Logger   *slog.Logger
+	Store    *store.Store
+	Redis    *redis.Client
+	Temporal client.Client
+	Blob     *blob.Store
+}
+
+// Open builds every client. PostgreSQL must answer (it is the source of
+// truth); Temporal, Redis and S3 connect lazily so a process can start while
+// one of them is briefly away, and /readyz says so.
+func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Deps, error) {
+	d := &Deps{Logger: logger}
+	var err error
+	if d.Store, err = store.Open(ctx, cfg.Store); err != nil {
+		return nil, err
+	}
+	redisOpts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("config: REDIS_URL: %w", err)
+	}
+	d.Redis = redis.NewClient(redisOpts)
+	if d.Temporal, err = temporalx.NewClient(cfg.Temporal, logger); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if d.Blob, err = blob.New(cfg.Blob); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Checks are the dependencies /readyz and the worker probe report on.
+func (d *Deps) Checks() []health.Check {
+	return []health.Check{
+		{Name: "postgres", Ping: d.Store.Ping},
+		{Name: "redis", Ping: func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() }},
+		{Name: "temporal", Ping: func(ctx context.Context) error { return temporalx.Ping(ctx, d.Temporal) }},
+		{Name: "s3", Ping: d.Blob.Ping},
+	}
+}
+
+// Close releases every client that was opened.
+func (d *Deps) Close() {
+	if d.Temporal != nil {
+		d.Temporal.Close()
+	}
+	if d.Redis != nil {
+		if err := d.Redis.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+			d.Logger.Warn("closing redis", "error", err)
+		}
+	}
+	if d.Store != nil {
+		d.Store.Close()
+	}
+}

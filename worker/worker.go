@@ -1,0 +1,85 @@
+// Package worker registers RD's workflows and activities on their task queues
+// and runs the workers. Each queue's registrations live in one function so
+// what a process serves is readable in one place.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/reviewdata/rd/activities"
+	"github.com/reviewdata/rd/internal/temporalx"
+	"github.com/reviewdata/rd/workflows"
+)
+
+// PlatformQueues are the queues `rd worker` serves when none are named.
+// Later issues add the admission and webhook-delivery queues here.
+var PlatformQueues = []string{temporalx.QueueMaintenance}
+
+// Config picks the queues a worker process serves.
+type Config struct {
+	// Queues to poll. Defaults to PlatformQueues.
+	Queues []string
+}
+
+// Deps are the activity implementations, built once by cmd/.
+type Deps struct {
+	Probe *activities.ProbeActivities
+}
+
+// registrations maps each queue to what it runs.
+var registrations = map[string]func(sdkworker.Registry, Deps){
+	temporalx.QueueMaintenance: registerMaintenance,
+}
+
+func registerMaintenance(r sdkworker.Registry, d Deps) {
+	r.RegisterWorkflow(workflows.ProbeWorkflow)
+	r.RegisterActivity(d.Probe)
+}
+
+// Run polls every configured queue until ctx ends, then stops the workers
+// gracefully (activities in flight get the SDK's stop timeout).
+func Run(ctx context.Context, c client.Client, cfg Config, deps Deps) error {
+	queues := cfg.Queues
+	if len(queues) == 0 {
+		queues = PlatformQueues
+	}
+	var workers []sdkworker.Worker
+	for _, q := range queues {
+		register, ok := registrations[q]
+		if !ok {
+			return fmt.Errorf("worker: no workflows are registered for queue %q (known: %v)", q, knownQueues())
+		}
+		w := sdkworker.New(c, q, sdkworker.Options{})
+		register(w, deps)
+		workers = append(workers, w)
+	}
+	for i, w := range workers {
+		if err := w.Start(); err != nil {
+			stopAll(workers[:i])
+			return fmt.Errorf("worker: start queue %s: %w", queues[i], err)
+		}
+	}
+	<-ctx.Done()
+	stopAll(workers)
+	return nil
+}
+
+func stopAll(workers []sdkworker.Worker) {
+	for _, w := range workers {
+		w.Stop()
+	}
+}
+
+func knownQueues() []string {
+	var qs []string
+	for q := range registrations {
+		qs = append(qs, q)
+	}
+	slices.Sort(qs)
+	return qs
+}
