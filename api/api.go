@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/reviewdata/rd/internal/health"
+	"github.com/reviewdata/rd/service"
 )
 
 // Deps are the collaborators the API needs.
@@ -33,6 +34,11 @@ type Deps struct {
 	// report. The API knows nothing of Postgres, Redis, Temporal or S3:
 	// cmd/ passes one Check per dependency.
 	Checks []health.Check
+	// Integrators authenticates API keys and archives integrator requests.
+	// Required once any operation uses the apiKey scheme.
+	Integrators *service.Integrators
+	// Scrapes serves /request-reviews, /retrieve-task and /get-publisher-info.
+	Scrapes *service.Scrapes
 	// Registry receives the HTTP metrics and the Go runtime and process
 	// collectors, and is served at GET /metrics. Optional: a fresh registry
 	// is used when nil.
@@ -79,9 +85,11 @@ func newHandler(cfg Config, deps Deps, extra func(huma.API)) (http.Handler, erro
 	router.Use(requestID, limitBody(cfg.MaxBodyBytes), m.middleware, accessLog(deps.Logger), recoverer(deps.Logger))
 
 	humaAPI := humachi.New(router, humaConfig(cfg))
+	humaAPI.UseMiddleware(authMiddleware(humaAPI, deps.Integrators))
 	registerRoutes(router, humaAPI, &resources{
 		health:  &healthProbes{checks: deps.Checks, timeout: cfg.CheckTimeout},
 		metrics: m,
+		scrapes: &scrapes{svc: deps.Scrapes},
 	})
 	if extra != nil {
 		extra(humaAPI)
@@ -117,6 +125,7 @@ func humaConfig(cfg Config) huma.Config {
 	c.SchemasPath = "" // only the link transformer pointed clients there
 	c.Transformers = []huma.Transformer{stampRequestID}
 	c.OpenAPI.OnAddOperation = append(c.OpenAPI.OnAddOperation, useRouterBodyLimit)
+	c.Components.SecuritySchemes = securitySchemes()
 	return c
 }
 

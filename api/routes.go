@@ -15,6 +15,7 @@ import (
 type resources struct {
 	health  *healthProbes
 	metrics *metrics
+	scrapes *scrapes
 }
 
 // registerRoutes is the whole HTTP surface in one place: every operation,
@@ -44,6 +45,42 @@ func registerRoutes(router chi.Router, api huma.API, res *resources) {
 		Tags:   []string{"health"},
 		Errors: []int{http.StatusServiceUnavailable},
 	}, res.health.readiness)
+
+	registerScrapes(api, res.scrapes)
+}
+
+// registerScrapes is the integrator's scrape surface.
+func registerScrapes(api huma.API, h *scrapes) {
+	huma.Register(api, huma.Operation{
+		OperationID:   "request-reviews",
+		Method:        http.MethodPost,
+		Path:          "/request-reviews",
+		Summary:       "Scrape a business's reviews",
+		Description:   "Buffers a scrape for admission and answers 202 with a task_id at once. A repeat with the same foreign_key within 10 minutes returns the first task and creates nothing. Results arrive by the DATA_RESULT webhook or /retrieve-task.",
+		Tags:          []string{"scrapes"},
+		DefaultStatus: http.StatusAccepted,
+		Security:      integratorOnly,
+		Errors:        []int{http.StatusUnauthorized, http.StatusConflict, http.StatusUnprocessableEntity},
+	}, h.requestReviews)
+	huma.Register(api, huma.Operation{
+		OperationID: "retrieve-task",
+		Method:      http.MethodPost,
+		Path:        "/retrieve-task",
+		Summary:     "Read a scrape task and its review batches",
+		Description: "Status, failure reason, timings, why a waiting task waits, and a page of review batches (JSON lines in S3).",
+		Tags:        []string{"scrapes"},
+		Security:    integratorOnly,
+		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusUnprocessableEntity},
+	}, h.retrieveTask)
+	huma.Register(api, huma.Operation{
+		OperationID: "get-publisher-info",
+		Method:      http.MethodPost,
+		Path:        "/get-publisher-info",
+		Summary:     "Read a publisher's public configuration",
+		Tags:        []string{"publishers"},
+		Security:    integratorOnly,
+		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound},
+	}, h.publisherInfo)
 }
 
 func routeNotFound(w http.ResponseWriter, r *http.Request) {

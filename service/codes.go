@@ -67,3 +67,81 @@ const (
 	// (503); details list every dependency's state.
 	CodeNotReady = "NOT_READY"
 )
+
+// Integrator API.
+const (
+	// CodeInvalidAPIKey means the request carries no API key, or one that is
+	// malformed, unknown or revoked (401).
+	CodeInvalidAPIKey = "INVALID_API_KEY"
+)
+
+// Scrapes.
+const (
+	// CodeUnknownPublisher means the publisher_key names no configured
+	// publisher (422).
+	CodeUnknownPublisher = "UNKNOWN_PUBLISHER"
+	// CodePublisherDisabled means the publisher exists but accepts no new
+	// work (409).
+	CodePublisherDisabled = "PUBLISHER_DISABLED"
+	// CodeInvalidURL means the business URL is not an absolute http(s) URL (422).
+	CodeInvalidURL = "INVALID_URL"
+	// CodeTaskNotFound means no task with this task_id belongs to the caller (404).
+	CodeTaskNotFound = "TASK_NOT_FOUND"
+	// CodeInvalidCursor means a page cursor was not one this API issued (422).
+	CodeInvalidCursor = "INVALID_CURSOR"
+)
+
+// Accounts, sessions and permissions (operators of the admin/QA console and
+// the browser extension).
+const (
+	// CodeInvalidCredentials means the email and password do not match a
+	// live account (401). It never says which of the two was wrong.
+	CodeInvalidCredentials = "INVALID_CREDENTIALS"
+
+	// CodeInvalidToken means the request carries no bearer token, or one
+	// that is malformed, expired, of the wrong type for the route, or whose
+	// account is disabled or deleted (401).
+	CodeInvalidToken = "INVALID_TOKEN"
+
+	// CodeInvalidRefreshToken means the refresh token is unknown, expired or
+	// revoked (401): log in again.
+	CodeInvalidRefreshToken = "INVALID_REFRESH_TOKEN"
+
+	// CodeRefreshTokenReused means a refresh token that was already rotated
+	// was presented again (401). Someone holds a copy, so every token of its
+	// session was revoked: log in again.
+	CodeRefreshTokenReused = "REFRESH_TOKEN_REUSED"
+
+	// CodePermissionDenied means the caller is authenticated but lacks the
+	// permission the operation requires (403); details.permission names it.
+	CodePermissionDenied = "PERMISSION_DENIED"
+
+	// CodeUserDisabled means the password was right but the account is
+	// disabled (403).
+	CodeUserDisabled = "USER_DISABLED"
+
+	// CodeLoginLocked means too many failed logins for this account: logins
+	// are refused without checking the password until the time in the
+	// Retry-After header (429).
+	CodeLoginLocked = "LOGIN_LOCKED"
+
+	// CodeDuplicateEmail means another live account has the email (409).
+	CodeDuplicateEmail = "DUPLICATE_EMAIL"
+
+	// CodeWeakPassword means the password breaks the password policy (422).
+	CodeWeakPassword = "WEAK_PASSWORD"
+
+	// CodeUnknownRole means the role named does not exist (422).
+	CodeUnknownRole = "UNKNOWN_ROLE"
+
+	// CodeLastAdmin means the change would leave no active account able to
+	// manage users (409).
+	CodeLastAdmin = "LAST_ADMIN"
+)
+
+// Admin configuration.
+const (
+	// CodeDuplicatePublisherKey means a live publisher configuration already
+	// has the publisher_key (409).
+	CodeDuplicatePublisherKey = "DUPLICATE_PUBLISHER_KEY"
+)

@@ -3,6 +3,7 @@ package service
 import (
 	"maps"
 	"net/http"
+	"time"
 )
 
 // Error is the domain error services return when the client should learn
@@ -77,6 +78,18 @@ func Unavailable(code, msg string) *Error { return newError(http.StatusServiceUn
 
 // RateLimited returns a 429 error: the caller exceeded a rate limit.
 func RateLimited(code, msg string) *Error { return newError(http.StatusTooManyRequests, code, msg) }
+
+// DetailRetryAfter is the Details key of the whole seconds a client should
+// wait before retrying a 429 or 503. The API also sends it as the
+// Retry-After header.
+const DetailRetryAfter = "retry_after_seconds"
+
+// WithRetryAfter returns a copy of e telling the client to retry after d,
+// rounded up to whole seconds (at least 1).
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	secs := int((d + time.Second - 1) / time.Second)
+	return e.WithDetails(map[string]any{DetailRetryAfter: max(secs, 1)})
+}
 
 func newError(status int, code, msg string) *Error {
 	return &Error{Status: status, Code: code, Message: msg}

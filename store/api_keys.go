@@ -65,6 +65,9 @@ type APIKey struct {
 	CreatedAt time.Time `bun:"created_at,nullzero"`
 	// RevokedAt is when the key stopped authenticating; nil while active.
 	RevokedAt *time.Time `bun:"revoked_at"`
+	// RateLimitPerMinute overrides the deployment's default request rate
+	// for this key; nil uses the default.
+	RateLimitPerMinute *int `bun:"rate_limit_per_minute"`
 }
 
 // InsertAPIKey inserts key and fills in the ID, ScrapePriority and CreatedAt

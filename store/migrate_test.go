@@ -108,7 +108,11 @@ func TestMigratorStatusReportsMissing(t *testing.T) {
 	status, err := store.NewMigrator(bundle.db, older).Status(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []string{"20200101000000_ancient"}, status.Pending)
-	require.Equal(t, []string{"20261203000001"}, status.Missing)
+	var applied []string
+	for _, m := range migrations.Migrations.Sorted() {
+		applied = append(applied, m.Name)
+	}
+	require.Equal(t, applied, status.Missing)
 }
 
 func TestMigratorRefusesWhileLocked(t *testing.T) {

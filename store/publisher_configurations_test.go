@@ -161,7 +161,7 @@ func TestSoftDeletePublisherConfiguration(t *testing.T) {
 		old := newPublisherConfiguration(t)
 		require.NoError(t, store.UpsertPublisherConfiguration(bundle.ctx, bundle.tx, old))
 
-		admin := uuid.New()
+		admin := insertUser(t, bundle).ID // deleted_by references users
 		deletedAt := time.Now()
 		require.NoError(t, store.SoftDeletePublisherConfiguration(bundle.ctx, bundle.tx, old.PublisherKey, &admin, deletedAt))
 		_, err := store.GetPublisherConfiguration(bundle.ctx, bundle.tx, old.PublisherKey)

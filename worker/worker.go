@@ -6,7 +6,9 @@ package worker
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -17,8 +19,7 @@ import (
 )
 
 // PlatformQueues are the queues `rd worker` serves when none are named.
-// Later issues add the admission and webhook-delivery queues here.
-var PlatformQueues = []string{temporalx.QueueMaintenance}
+var PlatformQueues = []string{temporalx.QueueAdmission, temporalx.QueueMaintenance}
 
 // Config picks the queues a worker process serves.
 type Config struct {
@@ -28,12 +29,20 @@ type Config struct {
 
 // Deps are the activity implementations, built once by cmd/.
 type Deps struct {
-	Probe *activities.ProbeActivities
+	Logger    *slog.Logger
+	Probe     *activities.ProbeActivities
+	Admission *activities.AdmissionActivities
 }
 
 // registrations maps each queue to what it runs.
 var registrations = map[string]func(sdkworker.Registry, Deps){
+	temporalx.QueueAdmission:   registerAdmission,
 	temporalx.QueueMaintenance: registerMaintenance,
+}
+
+func registerAdmission(r sdkworker.Registry, d Deps) {
+	r.RegisterWorkflow(workflows.AdmissionWorkflow)
+	r.RegisterActivity(d.Admission)
 }
 
 func registerMaintenance(r sdkworker.Registry, d Deps) {
@@ -64,9 +73,31 @@ func Run(ctx context.Context, c client.Client, cfg Config, deps Deps) error {
 			return fmt.Errorf("worker: start queue %s: %w", queues[i], err)
 		}
 	}
+	if slices.Contains(queues, temporalx.QueueAdmission) {
+		go ensureAdmission(ctx, c, deps.Logger)
+	}
 	<-ctx.Done()
 	stopAll(workers)
 	return nil
+}
+
+// ensureAdmission makes sure each admission lane's singleton runs, retrying
+// while Temporal is unreachable. Starting with conflict policy USE_EXISTING
+// makes this a no-op when the lane already runs.
+func ensureAdmission(ctx context.Context, c client.Client, logger *slog.Logger) {
+	lane := workflows.LaneScrape
+	for {
+		_, err := c.ExecuteWorkflow(ctx, workflows.AdmissionStartOptions(lane), workflows.AdmissionWorkflow, workflows.AdmissionInput{Lane: lane})
+		if err == nil {
+			return
+		}
+		logger.Warn("admission lane not started yet; retrying", "lane", lane, "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 func stopAll(workers []sdkworker.Worker) {

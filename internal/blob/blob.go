@@ -3,9 +3,12 @@
 package blob
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,13 +36,23 @@ type Config struct {
 	// bucket.endpoint/key; S3-compatible servers usually need it.
 	// Defaults to true when Endpoint is set.
 	PathStyle bool
+	// PublicBaseURL is where objects can be downloaded by their key, usually
+	// a CDN in front of the bucket: URL(key) is PublicBaseURL + "/" + key.
+	// Defaults to Endpoint + "/" + Bucket when Endpoint is set (the dev
+	// server answers anonymous GETs there), else the bucket's virtual-hosted
+	// AWS address https://BUCKET.s3.REGION.amazonaws.com.
+	PublicBaseURL string
 }
 
 // Store reads and writes objects in one bucket.
 type Store struct {
-	client *s3.Client
-	bucket string
+	client     *s3.Client
+	bucket     string
+	publicBase string
 }
+
+// ErrNotFound is returned (wrapped) by Get for a key the bucket does not hold.
+var ErrNotFound = errors.New("blob: object not found")
 
 func (c *Config) validate() error {
 	if n := len(c.Bucket); n < 3 || n > 63 {
@@ -56,6 +69,24 @@ func (c *Config) validate() error {
 	}
 	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
 		return errors.New("blob: set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither")
+	}
+	return c.validatePublicBase()
+}
+
+// validatePublicBase applies PublicBaseURL's default and checks it is an
+// absolute http(s) URL, since integrators download batches from it.
+func (c *Config) validatePublicBase() error {
+	switch {
+	case c.PublicBaseURL != "":
+	case c.Endpoint != "":
+		c.PublicBaseURL = strings.TrimRight(c.Endpoint, "/") + "/" + c.Bucket
+	default:
+		c.PublicBaseURL = "https://" + c.Bucket + ".s3." + c.Region + ".amazonaws.com"
+	}
+	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
+	u, err := url.Parse(c.PublicBaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("blob: public base URL %q must be an absolute http(s) URL: set S3_PUBLIC_BASE_URL, e.g. https://cdn.example.com", c.PublicBaseURL)
 	}
 	return nil
 }
@@ -75,7 +106,7 @@ func New(cfg Config) (*Store, error) {
 	if cfg.AccessKeyID != "" {
 		opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")
 	}
-	return &Store{client: s3.New(opts), bucket: cfg.Bucket}, nil
+	return &Store{client: s3.New(opts), bucket: cfg.Bucket, publicBase: cfg.PublicBaseURL}, nil
 }
 
 // Bucket is the name of the bucket this store writes to.
@@ -105,4 +136,59 @@ func (s *Store) EnsureBucket(ctx context.Context) error {
 	default:
 		return fmt.Errorf("blob: create bucket %s: %w", s.bucket, err)
 	}
+}
+
+// Put writes body under key, replacing any object already there: writers use
+// deterministic keys, so a retried write overwrites rather than duplicates.
+func (s *Store) Put(ctx context.Context, key string, body []byte, contentType string) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        aws.String(s.bucket),
+		Key:           aws.String(key),
+		Body:          bytes.NewReader(body),
+		ContentLength: aws.Int64(int64(len(body))),
+		ContentType:   aws.String(contentType),
+	})
+	if err != nil {
+		return fmt.Errorf("blob: put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Get returns the object under key. It returns an error wrapping ErrNotFound
+// when there is none.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		if _, ok := errors.AsType[*types.NoSuchKey](err); ok {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
+		}
+		return nil, fmt.Errorf("blob: get %s: %w", key, err)
+	}
+	defer out.Body.Close()
+	body, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, fmt.Errorf("blob: read %s: %w", key, err)
+	}
+	return body, nil
+}
+
+// Delete removes the object under key; a key that does not exist is not an
+// error (S3 semantics), so a retried delete succeeds.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		return fmt.Errorf("blob: delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// URL is the public address of the object under key: the configured public
+// base URL and the key, each path segment escaped. It does no I/O and does not
+// check that the object exists.
+func (s *Store) URL(key string) string {
+	segs := strings.Split(key, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return s.publicBase + "/" + strings.Join(segs, "/")
 }

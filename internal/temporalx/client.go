@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -64,4 +65,16 @@ func Ping(ctx context.Context, c client.Client) error {
 		return fmt.Errorf("temporal: health check: %w", err)
 	}
 	return nil
+}
+
+// IsScrapeQueue reports whether workers on queue run scrapes: the
+// per-publisher scrape-<publisher> queues and the shared scraping-* pools.
+func IsScrapeQueue(queue string) bool {
+	return strings.HasPrefix(queue, "scrape-") || strings.HasPrefix(queue, "scraping-")
+}
+
+// NamespaceOrDefault is the namespace RD runs in.
+func (c Config) NamespaceOrDefault() string {
+	c.applyDefaults()
+	return c.Namespace
 }

@@ -22,6 +22,21 @@ const (
 	AttrAttempt      = "RdAttempt"
 )
 
+// Scrape task queues (DESIGN.md, "Task queues"). Scrape workflows and their
+// HTTP activities run on the publisher's own queue (QueueScrapePrefix + its
+// key, as publisher_configuration.task_queue names it) or on a shared
+// scraping-* pool; browser-backed activities hop onto QueueScrapingBrowser,
+// whose workers are bounded by browser capacity.
+const (
+	QueueScrapingInternal = "scraping-internal"
+	QueueScrapingLDE      = "scraping-lde"
+	QueueScrapingBrowser  = "scraping-browser"
+	QueueScrapePrefix     = "scrape-"
+)
+
+// ScrapeQueue is the per-publisher queue of publisherKey: "scrape-" + key.
+func ScrapeQueue(publisherKey string) string { return QueueScrapePrefix + publisherKey }
+
 // SearchAttributes is every custom search attribute RD registers, with its
 // type. SQLite visibility (the dev server) has 10 Keyword and 3 Int slots.
 var SearchAttributes = map[string]enumspb.IndexedValueType{

@@ -12,7 +12,9 @@ import (
 	"github.com/reviewdata/rd/internal/blob"
 	"github.com/reviewdata/rd/internal/health"
 	"github.com/reviewdata/rd/internal/temporalx"
+	"github.com/reviewdata/rd/service"
 	"github.com/reviewdata/rd/store"
+	"github.com/reviewdata/rd/workflows"
 )
 
 // Deps are the expensive clients a process builds once at start-up and
@@ -23,6 +25,11 @@ type Deps struct {
 	Redis    *redis.Client
 	Temporal client.Client
 	Blob     *blob.Store
+
+	Integrators *service.Integrators
+	Scrapes     *service.Scrapes
+	// Doorbell wakes the scrape admission lane; ServeAPI runs it.
+	Doorbell *service.Doorbell
 }
 
 // Open builds every client. PostgreSQL must answer (it is the source of
@@ -48,6 +55,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Deps, error) {
 		d.Close()
 		return nil, err
 	}
+	d.Integrators = &service.Integrators{Store: d.Store, Logger: logger}
+	d.Doorbell = service.NewDoorbell(d.Temporal, workflows.LaneScrape, 0, logger)
+	d.Scrapes = &service.Scrapes{Store: d.Store, Doorbell: d.Doorbell}
 	return d, nil
 }
 

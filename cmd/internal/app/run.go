@@ -17,17 +17,25 @@ func ServeAPI(ctx context.Context, cfg Config, d *Deps, ready func(addr string))
 	if err != nil {
 		return err
 	}
-	handler, err := api.NewHandler(apiCfg, api.Deps{Logger: d.Logger, Checks: d.Checks()})
+	handler, err := api.NewHandler(apiCfg, api.Deps{
+		Logger: d.Logger, Checks: d.Checks(), Integrators: d.Integrators, Scrapes: d.Scrapes,
+	})
 	if err != nil {
 		return err
 	}
+	go d.Doorbell.Run(ctx)
 	return api.Serve(ctx, api.NewServer(apiCfg, handler), apiCfg.ShutdownTimeout, ready)
 }
 
 // RunWorker polls the configured task queues until ctx ends.
 func RunWorker(ctx context.Context, cfg Config, d *Deps) error {
 	deps := worker.Deps{
-		Probe: &activities.ProbeActivities{Checks: d.Checks()},
+		Logger: d.Logger,
+		Probe:  &activities.ProbeActivities{Checks: d.Checks()},
+		Admission: &activities.AdmissionActivities{
+			Store: d.Store, Temporal: d.Temporal, Policy: cfg.Admission, Logger: d.Logger,
+			Workers: activities.TemporalWorkerCounter{Client: d.Temporal, Namespace: cfg.Temporal.NamespaceOrDefault()},
+		},
 	}
 	return worker.Run(ctx, d.Temporal, cfg.Worker, deps)
 }

@@ -1,0 +1,231 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// InFlightCount is what currently holds admission slots, read fresh every
+// tick: capacity is never inferred from counters carried elsewhere.
+type InFlightCount struct {
+	Total       int
+	Browser     int
+	ByPublisher map[string]int
+}
+
+// CountInFlight counts PENDING_SCRAPE, QUEUED and IN_PROGRESS jobs.
+func CountInFlight(ctx context.Context, db bun.IDB) (InFlightCount, error) {
+	var rows []struct {
+		PublisherKey  string
+		BrowserBacked bool
+		N             int
+	}
+	err := db.NewSelect().Model((*ScrapeJob)(nil)).
+		Column("publisher_key", "browser_backed").ColumnExpr("count(*) AS n").
+		Where("status IN (?)", bun.In(InFlightStatuses)).
+		Group("publisher_key", "browser_backed").Scan(ctx, &rows)
+	if err != nil {
+		return InFlightCount{}, interpretError(fmt.Errorf("count in flight: %w", err))
+	}
+	c := InFlightCount{ByPublisher: map[string]int{}}
+	for _, r := range rows {
+		c.Total += r.N
+		c.ByPublisher[r.PublisherKey] += r.N
+		if r.BrowserBacked {
+			c.Browser += r.N
+		}
+	}
+	return c, nil
+}
+
+// TierBacklog is the BUFFERED backlog of one priority tier.
+type TierBacklog struct {
+	Priority   int       `json:"priority"`
+	Jobs       int       `json:"jobs"`
+	OldestWait time.Time `json:"oldest_submitted_at"`
+}
+
+// BufferedBacklog returns the BUFFERED backlog per tier, most urgent first.
+func BufferedBacklog(ctx context.Context, db bun.IDB) ([]TierBacklog, error) {
+	var tiers []TierBacklog
+	err := db.NewSelect().Model((*ScrapeJob)(nil)).
+		ColumnExpr("priority, count(*) AS jobs, min(submitted_at) AS oldest_wait").
+		Where("status = ?", ScrapeBuffered).
+		Group("priority").Order("priority").Scan(ctx, &tiers)
+	if err != nil {
+		return nil, interpretError(fmt.Errorf("buffered backlog: %w", err))
+	}
+	return tiers, nil
+}
+
+// BufferedPublishers lists the distinct publishers with BUFFERED jobs in a
+// tier. A recursive skip scan over scrape_jobs_buffered_idx makes it cost one
+// index probe per publisher, however many jobs each has queued.
+func BufferedPublishers(ctx context.Context, db bun.IDB, priority int) ([]string, error) {
+	var keys []string
+	err := db.NewRaw(`
+		WITH RECURSIVE pubs(publisher_key) AS (
+			(SELECT publisher_key FROM scrape_jobs
+			  WHERE status = 'BUFFERED' AND priority = ?0
+			  ORDER BY publisher_key LIMIT 1)
+			UNION ALL
+			SELECT (SELECT s.publisher_key FROM scrape_jobs s
+			         WHERE s.status = 'BUFFERED' AND s.priority = ?0 AND s.publisher_key > pubs.publisher_key
+			         ORDER BY s.publisher_key LIMIT 1)
+			  FROM pubs WHERE pubs.publisher_key IS NOT NULL
+		)
+		SELECT publisher_key FROM pubs WHERE publisher_key IS NOT NULL`, priority).Scan(ctx, &keys)
+	if err != nil {
+		return nil, interpretError(fmt.Errorf("buffered publishers: %w", err))
+	}
+	return keys, nil
+}
+
+// AdmissionCandidate is one BUFFERED job at the head of its publisher's queue.
+type AdmissionCandidate struct {
+	TaskID        uuid.UUID
+	PublisherKey  string
+	BrowserBacked bool
+	SubmittedAt   time.Time
+	// Position is 1 for the publisher's oldest waiting job, 2 for the next...
+	Position int
+}
+
+// HeadCandidates returns, for each publisher in limits, its limits[p]
+// oldest BUFFERED jobs in the tier, locking them (SKIP LOCKED) for the
+// caller's transaction. Each lateral probe reads only its publisher's head
+// rows, so the cost follows the rows returned, not the backlog.
+func HeadCandidates(ctx context.Context, db bun.IDB, priority int, limits map[string]int) ([]AdmissionCandidate, error) {
+	keys := make([]string, 0, len(limits))
+	counts := make([]int, 0, len(limits))
+	for k, n := range limits {
+		if n > 0 {
+			keys, counts = append(keys, k), append(counts, n)
+		}
+	}
+	var rows []AdmissionCandidate
+	err := db.NewRaw(`
+		SELECT h.task_id, h.publisher_key, h.browser_backed, h.submitted_at
+		  FROM unnest(?0::text[], ?1::int[]) AS p(publisher_key, k)
+		 CROSS JOIN LATERAL (
+			SELECT j.task_id, j.publisher_key, j.browser_backed, j.submitted_at
+			  FROM scrape_jobs j
+			 WHERE j.status = 'BUFFERED' AND j.priority = ?2 AND j.publisher_key = p.publisher_key
+			 ORDER BY j.submitted_at, j.task_id
+			 LIMIT p.k
+			   FOR UPDATE SKIP LOCKED
+		 ) h`, pgdialect.Array(keys), pgdialect.Array(counts), priority).Scan(ctx, &rows)
+	if err != nil {
+		return nil, interpretError(fmt.Errorf("head candidates: %w", err))
+	}
+	// Rows arrive grouped by publisher, oldest first within each group.
+	pos := map[string]int{}
+	for i := range rows {
+		pos[rows[i].PublisherKey]++
+		rows[i].Position = pos[rows[i].PublisherKey]
+	}
+	return rows, nil
+}
+
+// ClaimScrapeJobs moves the given BUFFERED jobs to PENDING_SCRAPE and returns
+// them. Jobs no longer BUFFERED (cancelled meanwhile) are left alone.
+func ClaimScrapeJobs(ctx context.Context, db bun.IDB, taskIDs []uuid.UUID) ([]ScrapeJob, error) {
+	var jobs []ScrapeJob
+	if len(taskIDs) == 0 {
+		return nil, nil
+	}
+	_, err := db.NewUpdate().Model(&jobs).
+		Set("status = ?", ScrapePendingScrape).
+		Set("admitted_at = now()").Set("updated_at = now()").Set("waiting_reason = NULL").
+		Where("task_id IN (?)", bun.In(taskIDs)).Where("status = ?", ScrapeBuffered).
+		Returning("*").Exec(ctx)
+	if err != nil {
+		return nil, interpretError(fmt.Errorf("claim scrape jobs: %w", err))
+	}
+	return jobs, nil
+}
+
+// SetWaitingReasons records why admission passed over BUFFERED jobs.
+func SetWaitingReasons(ctx context.Context, db bun.IDB, reasons map[uuid.UUID]string) error {
+	if len(reasons) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, 0, len(reasons))
+	texts := make([]string, 0, len(reasons))
+	for id, r := range reasons {
+		ids, texts = append(ids, id), append(texts, r)
+	}
+	_, err := db.NewRaw(`
+		UPDATE scrape_jobs j SET waiting_reason = v.reason
+		  FROM unnest(?0::uuid[], ?1::text[]) AS v(task_id, reason)
+		 WHERE j.task_id = v.task_id AND j.status = 'BUFFERED'`, pgdialect.Array(ids), pgdialect.Array(texts)).Exec(ctx)
+	if err != nil {
+		return interpretError(fmt.Errorf("set waiting reasons: %w", err))
+	}
+	return nil
+}
+
+// StalePendingScrapeJobs returns jobs claimed before olderThan whose
+// workflow start was never confirmed (the activity died between claim and
+// start); admission starts them again.
+func StalePendingScrapeJobs(ctx context.Context, db bun.IDB, olderThan time.Time, limit int) ([]ScrapeJob, error) {
+	var jobs []ScrapeJob
+	err := db.NewSelect().Model(&jobs).
+		Where("status = ?", ScrapePendingScrape).Where("admitted_at < ?", olderThan).
+		OrderExpr("admitted_at").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, interpretError(fmt.Errorf("stale pending scrape jobs: %w", err))
+	}
+	return jobs, nil
+}
+
+// MarkScrapeJobsQueued records that the workflows of taskIDs are started.
+// Only PENDING_SCRAPE rows move: a workflow that already began (IN_PROGRESS)
+// or finished keeps its status.
+func MarkScrapeJobsQueued(ctx context.Context, db bun.IDB, taskIDs []uuid.UUID) error {
+	if len(taskIDs) == 0 {
+		return nil
+	}
+	_, err := db.NewUpdate().Model((*ScrapeJob)(nil)).
+		Set("status = ?", ScrapeQueued).Set("queued_at = now()").Set("updated_at = now()").
+		Where("task_id IN (?)", bun.In(taskIDs)).Where("status = ?", ScrapePendingScrape).Exec(ctx)
+	if err != nil {
+		return interpretError(fmt.Errorf("mark scrape jobs queued: %w", err))
+	}
+	return nil
+}
+
+// AdmissionLane is a lane's last tick, as JSON.
+type AdmissionLane struct {
+	bun.BaseModel `bun:"table:admission_lanes"`
+
+	Lane      string    `bun:"lane,pk"`
+	Snapshot  []byte    `bun:"snapshot,type:jsonb"`
+	UpdatedAt time.Time `bun:"updated_at,nullzero,default:now()"`
+}
+
+// SaveAdmissionLane stores a lane's latest snapshot (JSON).
+func SaveAdmissionLane(ctx context.Context, db bun.IDB, lane string, snapshot []byte) error {
+	row := &AdmissionLane{Lane: lane, Snapshot: snapshot}
+	_, err := db.NewInsert().Model(row).
+		On("CONFLICT (lane) DO UPDATE").Set("snapshot = EXCLUDED.snapshot").Set("updated_at = now()").Exec(ctx)
+	if err != nil {
+		return interpretError(fmt.Errorf("save admission lane %s: %w", lane, err))
+	}
+	return nil
+}
+
+// GetAdmissionLane returns a lane's latest snapshot. It returns an error
+// wrapping ErrNotFound before the lane's first tick.
+func GetAdmissionLane(ctx context.Context, db bun.IDB, lane string) (*AdmissionLane, error) {
+	row := new(AdmissionLane)
+	if err := db.NewSelect().Model(row).Where("lane = ?", lane).Scan(ctx); err != nil {
+		return nil, interpretError(fmt.Errorf("get admission lane %s: %w", lane, err))
+	}
+	return row, nil
+}
