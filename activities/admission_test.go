@@ -36,7 +36,7 @@ type admissionBundle struct {
 
 // setupAdmission gives a test its own database and a real Temporal server
 // whose scrape queues nobody polls, so started workflows simply wait.
-func setupAdmission(t *testing.T, workers int, policy AdmissionPolicy) *admissionBundle {
+func setupAdmission(t testing.TB, workers int, policy AdmissionPolicy) *admissionBundle {
 	t.Helper()
 	st := pgtest.NewStore(t)
 	c := temporaldev.Shared(t).NewClient(t)
@@ -58,7 +58,7 @@ func setupAdmission(t *testing.T, workers int, policy AdmissionPolicy) *admissio
 
 // addJobs buffers n jobs of publisher in tier, each submitted a second after
 // the previous one, on a task queue unique to the test.
-func (b *admissionBundle) addJobs(t *testing.T, publisher string, tier, n int, browser bool) []uuid.UUID {
+func (b *admissionBundle) addJobs(t testing.TB, publisher string, tier, n int, browser bool) []uuid.UUID {
 	t.Helper()
 	var ids []uuid.UUID
 	for range n {

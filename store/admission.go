@@ -97,9 +97,10 @@ type AdmissionCandidate struct {
 }
 
 // HeadCandidates returns, for each publisher in limits, its limits[p]
-// oldest BUFFERED jobs in the tier, locking them (SKIP LOCKED) for the
-// caller's transaction. Each lateral probe reads only its publisher's head
-// rows, so the cost follows the rows returned, not the backlog.
+// oldest BUFFERED jobs in the tier. Each lateral probe reads only its
+// publisher's head rows, so the cost follows the rows returned, not the
+// backlog. Nothing is locked here: most candidates are not picked, and
+// locking a row writes to it. ClaimScrapeJobs's guarded UPDATE is the claim.
 func HeadCandidates(ctx context.Context, db bun.IDB, priority int, limits map[string]int) ([]AdmissionCandidate, error) {
 	keys := make([]string, 0, len(limits))
 	counts := make([]int, 0, len(limits))
@@ -118,7 +119,6 @@ func HeadCandidates(ctx context.Context, db bun.IDB, priority int, limits map[st
 			 WHERE j.status = 'BUFFERED' AND j.priority = ?2 AND j.publisher_key = p.publisher_key
 			 ORDER BY j.submitted_at, j.task_id
 			 LIMIT p.k
-			   FOR UPDATE SKIP LOCKED
 		 ) h`, pgdialect.Array(keys), pgdialect.Array(counts), priority).Scan(ctx, &rows)
 	if err != nil {
 		return nil, interpretError(fmt.Errorf("head candidates: %w", err))
@@ -133,7 +133,9 @@ func HeadCandidates(ctx context.Context, db bun.IDB, priority int, limits map[st
 }
 
 // ClaimScrapeJobs moves the given BUFFERED jobs to PENDING_SCRAPE and returns
-// them. Jobs no longer BUFFERED (cancelled meanwhile) are left alone.
+// them. It is the claim: the UPDATE locks each row and re-checks its status,
+// so a job cancelled or claimed by someone else meanwhile is left alone and
+// simply not returned.
 func ClaimScrapeJobs(ctx context.Context, db bun.IDB, taskIDs []uuid.UUID) ([]ScrapeJob, error) {
 	var jobs []ScrapeJob
 	if len(taskIDs) == 0 {

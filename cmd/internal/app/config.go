@@ -83,17 +83,26 @@ var EnvVars = []EnvVar{
 	{"S3_SECRET_ACCESS_KEY", "(AWS default chain)", "Static S3 credentials; set with S3_ACCESS_KEY_ID.",
 		func(c *Config, v string) error { c.Blob.SecretAccessKey = v; return nil }},
 	{"ADMISSION_PER_TASK_CONCURRENCY", "50", "Scrapes one worker process runs at once; the admission gate is this times the running workers.",
-		func(c *Config, v string) (err error) { c.Admission.PerTaskConcurrency, err = strconv.Atoi(v); return err }},
+		func(c *Config, v string) (err error) {
+			c.Admission.PerTaskConcurrency, err = strconv.Atoi(v)
+			return err
+		}},
 	{"ADMISSION_BROWSER_CAP", "10", "Browser-backed scrapes in flight across the fleet.",
 		func(c *Config, v string) (err error) { c.Admission.BrowserCap, err = strconv.Atoi(v); return err }},
 	{"ADMISSION_TICK_INTERVAL", "5s", "How often admission looks at the backlog when no doorbell rings.",
-		func(c *Config, v string) (err error) { c.Admission.TickInterval, err = time.ParseDuration(v); return err }},
+		func(c *Config, v string) (err error) {
+			c.Admission.TickInterval, err = time.ParseDuration(v)
+			return err
+		}},
 	{"ADMISSION_MIN_WORKERS", "1", "Lower clamp of the desired worker count.",
 		func(c *Config, v string) (err error) { c.Admission.MinWorkers, err = strconv.Atoi(v); return err }},
 	{"ADMISSION_MAX_WORKERS", "12", "Upper clamp of the desired worker count.",
 		func(c *Config, v string) (err error) { c.Admission.MaxWorkers, err = strconv.Atoi(v); return err }},
 	{"ADMISSION_SCALE_IN_COOLDOWN", "5m", "How long the desired worker count stands before it may drop.",
-		func(c *Config, v string) (err error) { c.Admission.ScaleInCooldown, err = time.ParseDuration(v); return err }},
+		func(c *Config, v string) (err error) {
+			c.Admission.ScaleInCooldown, err = time.ParseDuration(v)
+			return err
+		}},
 	{"WORKER_QUEUES", "admission,maintenance", "Comma-separated task queues `rd worker` polls (its --queues flag wins).",
 		func(c *Config, v string) error { c.Worker.Queues = SplitList(v); return nil }},
 }
