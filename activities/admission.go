@@ -260,21 +260,33 @@ type tierSelection struct {
 // selectTier chooses up to free jobs of one tier. A job's rank is its
 // publisher's slots in flight plus its place in that publisher's queue, so a
 // publisher holding many slots yields and a 1,000-job flood cannot keep a
-// one-job publisher waiting. Only the heads that can rank within free are
+// one-job publisher waiting. Only the jobs that can rank within free are
 // read: publisher p offers level - inFlight[p] jobs, for the lowest level
 // that covers free (water-filling); a publisher that runs short raises the
 // level for a second look.
 func selectTier(ctx context.Context, tx bun.Tx, priority, free int, browserFree *int, inFlight map[string]int) (tierSelection, error) {
-	pubs, err := store.BufferedPublishers(ctx, tx, priority)
-	if err != nil || len(pubs) == 0 {
+	heads, err := store.BufferedHeads(ctx, tx, priority)
+	if err != nil || len(heads) == 0 {
 		return tierSelection{}, err
 	}
+	pubs := make([]string, len(heads))
+	for i, h := range heads {
+		pubs[i] = h.PublisherKey
+	}
 	level := waterLevel(pubs, inFlight, free)
-	var cands []store.AdmissionCandidate
+	cands := heads
 	for range 3 {
 		limits := make(map[string]int, len(pubs))
+		deeper := false
 		for _, p := range pubs {
 			limits[p] = max(0, level-inFlight[p])
+			deeper = deeper || limits[p] > 1
+		}
+		if !deeper {
+			// Every publisher offers at most its head, which the skip scan
+			// already read: the common case with many publishers.
+			cands = headsWithin(heads, limits)
+			break
 		}
 		if cands, err = store.HeadCandidates(ctx, tx, priority, limits); err != nil {
 			return tierSelection{}, err
@@ -285,6 +297,17 @@ func selectTier(ctx context.Context, tx bun.Tx, priority, free int, browserFree 
 		level += free - len(cands)
 	}
 	return rank(cands, free, browserFree, inFlight), nil
+}
+
+// headsWithin keeps the heads of publishers allowed at least one job.
+func headsWithin(heads []store.AdmissionCandidate, limits map[string]int) []store.AdmissionCandidate {
+	var out []store.AdmissionCandidate
+	for _, h := range heads {
+		if limits[h.PublisherKey] > 0 {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // waterLevel is the lowest rank R with sum over publishers of

@@ -76,10 +76,11 @@ COMMENT ON COLUMN scrape_jobs.priority IS 'Admission tier from the API key: prod
 COMMENT ON COLUMN scrape_jobs.waiting_reason IS 'Why admission passed over this BUFFERED row on its last look at it.';
 
 -- Admission reads the BUFFERED backlog tier by tier, publisher by publisher,
--- oldest first: this index serves the distinct-publisher skip scan and each
--- publisher's head rows without touching the rest of the table.
+-- oldest first: this index serves the distinct-publisher skip scan (whose
+-- first entry per publisher is that publisher's head job, browser flag
+-- included, so no table access) and each publisher's next rows.
 CREATE INDEX scrape_jobs_buffered_idx ON scrape_jobs (priority, publisher_key, submitted_at, task_id)
-    WHERE status = 'BUFFERED';
+    INCLUDE (browser_backed) WHERE status = 'BUFFERED';
 -- Capacity is read from the rows in flight every tick; there are at most a
 -- few hundred of them.
 CREATE INDEX scrape_jobs_in_flight_idx ON scrape_jobs (publisher_key, browser_backed)

@@ -63,27 +63,31 @@ func BufferedBacklog(ctx context.Context, db bun.IDB) ([]TierBacklog, error) {
 	return tiers, nil
 }
 
-// BufferedPublishers lists the distinct publishers with BUFFERED jobs in a
+// BufferedHeads returns the oldest BUFFERED job of every publisher in a
 // tier. A recursive skip scan over scrape_jobs_buffered_idx makes it cost one
-// index probe per publisher, however many jobs each has queued.
-func BufferedPublishers(ctx context.Context, db bun.IDB, priority int) ([]string, error) {
-	var keys []string
+// index probe per publisher, however many jobs each has queued, and the
+// first index entry of each publisher is its head job.
+func BufferedHeads(ctx context.Context, db bun.IDB, priority int) ([]AdmissionCandidate, error) {
+	var heads []AdmissionCandidate
 	err := db.NewRaw(`
-		WITH RECURSIVE pubs(publisher_key) AS (
-			(SELECT publisher_key FROM scrape_jobs
+		WITH RECURSIVE heads AS (
+			(SELECT publisher_key, submitted_at, task_id, browser_backed FROM scrape_jobs
 			  WHERE status = 'BUFFERED' AND priority = ?0
-			  ORDER BY publisher_key LIMIT 1)
+			  ORDER BY publisher_key, submitted_at, task_id LIMIT 1)
 			UNION ALL
-			SELECT (SELECT s.publisher_key FROM scrape_jobs s
-			         WHERE s.status = 'BUFFERED' AND s.priority = ?0 AND s.publisher_key > pubs.publisher_key
-			         ORDER BY s.publisher_key LIMIT 1)
-			  FROM pubs WHERE pubs.publisher_key IS NOT NULL
+			SELECT n.* FROM heads h CROSS JOIN LATERAL (
+				SELECT s.publisher_key, s.submitted_at, s.task_id, s.browser_backed FROM scrape_jobs s
+				 WHERE s.status = 'BUFFERED' AND s.priority = ?0 AND s.publisher_key > h.publisher_key
+				 ORDER BY s.publisher_key, s.submitted_at, s.task_id LIMIT 1) n
 		)
-		SELECT publisher_key FROM pubs WHERE publisher_key IS NOT NULL`, priority).Scan(ctx, &keys)
+		SELECT task_id, publisher_key, browser_backed, submitted_at FROM heads`, priority).Scan(ctx, &heads)
 	if err != nil {
-		return nil, interpretError(fmt.Errorf("buffered publishers: %w", err))
+		return nil, interpretError(fmt.Errorf("buffered heads: %w", err))
 	}
-	return keys, nil
+	for i := range heads {
+		heads[i].Position = 1
+	}
+	return heads, nil
 }
 
 // AdmissionCandidate is one BUFFERED job at the head of its publisher's queue.
