@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -210,13 +211,13 @@ func MarkScrapeJobsQueued(ctx context.Context, db bun.IDB, taskIDs []uuid.UUID) 
 type AdmissionLane struct {
 	bun.BaseModel `bun:"table:admission_lanes"`
 
-	Lane      string    `bun:"lane,pk"`
-	Snapshot  []byte    `bun:"snapshot,type:jsonb"`
-	UpdatedAt time.Time `bun:"updated_at,nullzero,default:now()"`
+	Lane      string          `bun:"lane,pk"`
+	Snapshot  json.RawMessage `bun:"snapshot,type:jsonb"`
+	UpdatedAt time.Time       `bun:"updated_at,nullzero,default:now()"`
 }
 
 // SaveAdmissionLane stores a lane's latest snapshot (JSON).
-func SaveAdmissionLane(ctx context.Context, db bun.IDB, lane string, snapshot []byte) error {
+func SaveAdmissionLane(ctx context.Context, db bun.IDB, lane string, snapshot json.RawMessage) error {
 	row := &AdmissionLane{Lane: lane, Snapshot: snapshot}
 	_, err := db.NewInsert().Model(row).
 		On("CONFLICT (lane) DO UPDATE").Set("snapshot = EXCLUDED.snapshot").Set("updated_at = now()").Exec(ctx)
