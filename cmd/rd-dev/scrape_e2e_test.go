@@ -202,3 +202,72 @@ func checkBatch(t *testing.T, b map[string]any) int {
 	require.EqualValues(t, b["review_count"], lines)
 	return lines
 }
+
+// Issue 5's fairness run: 300 jobs (200 of one publisher, 100 across ten
+// others, both tiers) through a gate of 20. Never more than 20 in flight;
+// no tier-1000 job admitted while a tier-100 job waited; no flood job
+// admitted while a minority publisher's first job waited; all finish.
+func TestScrapeFairnessEndToEnd(t *testing.T) {
+	env := devEnvFor(t)
+	env["DEV_SANDBOX_ADDR"] = freeAddr(t)
+	env["ADMISSION_PER_TASK_CONCURRENCY"] = "20"
+	env["ADMISSION_TICK_INTERVAL"] = "200ms"
+	startStack(t, env)
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{DatabaseURL: env["DATABASE_URL"]})
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	for i := range 10 {
+		require.NoError(t, store.UpsertPublisherConfiguration(ctx, st.DB, &store.PublisherConfiguration{
+			PublisherKey: fmt.Sprintf("minor-%d", i), DisplayName: "minor", ScraperEngine: "SAU", AuthType: "CREDENTIALS",
+			TaskQueue: "scrape-sandbox", Active: true,
+		}))
+	}
+	base := "http://" + env["API_ADDR"]
+	keys := map[int]apiClient{
+		100:  {base: base, key: newKey(t, st, store.EnvironmentProduction)},
+		1000: {base: base, key: newKey(t, st, store.EnvironmentTest)},
+	}
+	submit := func(tier int, publisher string, i int) {
+		code, body := keys[tier].post(t, "/request-reviews", map[string]any{
+			"foreign_key": fmt.Sprintf("%s-%d", publisher, i), "external_location_id": "loc",
+			"publisher_key": publisher, "url": fmt.Sprintf("http://%s/biz/acme-%d", env["DEV_SANDBOX_ADDR"], 3+i%5),
+		})
+		require.Equal(t, http.StatusAccepted, code, "%v", body)
+	}
+	var peak atomic.Int64
+	stopSampling := sampleInFlight(t, st, &peak)
+	for i := range 200 {
+		submit([]int{100, 1000}[i%2], "sandbox", i)
+	}
+	for i := range 100 {
+		submit([]int{100, 1000}[i%2], fmt.Sprintf("minor-%d", i%10), i)
+	}
+	waitAllFinished(t, st, 4*time.Minute)
+	stopSampling()
+
+	require.LessOrEqual(t, peak.Load(), int64(20), "never more in flight than the gate")
+	var completed int
+	require.NoError(t, st.DB.NewRaw("SELECT count(*) FROM scrape_jobs WHERE status = 'COMPLETED'").Scan(ctx, &completed))
+	require.Equal(t, 300, completed)
+	require.Zero(t, countViolations(t, st, `
+		SELECT count(*) FROM scrape_jobs j JOIN scrape_jobs k
+		  ON k.priority = 100 AND j.priority = 1000
+		 AND k.submitted_at < j.admitted_at AND k.admitted_at > j.admitted_at`),
+		"a tier-1000 job was admitted while a tier-100 job waited")
+	require.Zero(t, countViolations(t, st, `
+		WITH firsts AS (
+			SELECT DISTINCT ON (publisher_key) * FROM scrape_jobs
+			 WHERE publisher_key LIKE 'minor-%' ORDER BY publisher_key, submitted_at)
+		SELECT count(*) FROM firsts m JOIN scrape_jobs f
+		  ON f.publisher_key = 'sandbox' AND f.priority = m.priority
+		 AND f.admitted_at > m.submitted_at AND f.admitted_at < m.admitted_at`),
+		"the flooding publisher took a slot a minority publisher's first job was waiting for")
+}
+
+func countViolations(t *testing.T, st *store.Store, query string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, st.DB.NewRaw(query).Scan(context.Background(), &n))
+	return n
+}
