@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -160,7 +161,8 @@ func (a *AdmissionActivities) ScrapeTick(ctx context.Context, in TickInput) (Tic
 		InFlight: inFlight.Total, BrowserInFlight: inFlight.Browser, BrowserCap: p.BrowserCap,
 		Restarted: restarted, DesiredWorkers: in.DesiredWorkers,
 	}
-	claimed, err := a.claim(ctx, snap.Gate-inFlight.Total, p.BrowserCap-inFlight.Browser, inFlight.ByPublisher)
+	// claim ranks against a copy: it counts its own picks as in flight.
+	claimed, backlog, err := a.claim(ctx, snap.Gate-inFlight.Total, p.BrowserCap-inFlight.Browser, maps.Clone(inFlight.ByPublisher))
 	if err != nil {
 		return TickResult{}, err
 	}
@@ -170,15 +172,11 @@ func (a *AdmissionActivities) ScrapeTick(ctx context.Context, in TickInput) (Tic
 	}
 	snap.Admitted, snap.StartFailures = len(claimed), failures
 	snap.InFlight += len(claimed)
-	return a.finish(ctx, snap, inFlight, claimed, p)
+	return a.finish(ctx, snap, inFlight, claimed, backlog, p)
 }
 
-func (a *AdmissionActivities) finish(ctx context.Context, snap AdmissionSnapshot, inFlight store.InFlightCount, claimed []store.ScrapeJob, p AdmissionPolicy) (TickResult, error) {
-	backlog, err := store.BufferedBacklog(ctx, a.Store.DB)
-	if err != nil {
-		return TickResult{}, err
-	}
-	snap.Backlog = backlog
+func (a *AdmissionActivities) finish(ctx context.Context, snap AdmissionSnapshot, inFlight store.InFlightCount, claimed []store.ScrapeJob, backlog []store.TierBacklog, p AdmissionPolicy) (TickResult, error) {
+	snap.Backlog = afterClaim(backlog, claimed)
 	snap.Outstanding = snap.InFlight
 	for _, t := range backlog {
 		snap.Outstanding += t.Jobs
@@ -219,14 +217,15 @@ func decision(s AdmissionSnapshot) string {
 
 // claim picks up to free jobs, most urgent tier first and round-robin across
 // publishers within a tier, and marks them PENDING_SCRAPE in one transaction.
-func (a *AdmissionActivities) claim(ctx context.Context, free, browserFree int, inFlight map[string]int) ([]store.ScrapeJob, error) {
-	if free <= 0 {
-		return nil, nil
-	}
-	var claimed []store.ScrapeJob
+// It also returns the backlog it saw before claiming.
+func (a *AdmissionActivities) claim(ctx context.Context, free, browserFree int, inFlight map[string]int) ([]store.ScrapeJob, []store.TierBacklog, error) {
+	var (
+		claimed []store.ScrapeJob
+		backlog []store.TierBacklog
+	)
 	err := a.Store.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		backlog, err := store.BufferedBacklog(ctx, tx)
-		if err != nil {
+		var err error
+		if backlog, err = store.BufferedBacklog(ctx, tx); err != nil || free <= 0 {
 			return err
 		}
 		var picked []uuid.UUID
@@ -249,7 +248,24 @@ func (a *AdmissionActivities) claim(ctx context.Context, free, browserFree int, 
 		}
 		return store.SetWaitingReasons(ctx, tx, passed)
 	})
-	return claimed, err
+	return claimed, backlog, err
+}
+
+// afterClaim is the backlog less what this tick claimed, without another
+// scan of the BUFFERED rows. A tier's oldest wait stays the pre-claim one:
+// an upper bound, good enough for the panel.
+func afterClaim(backlog []store.TierBacklog, claimed []store.ScrapeJob) []store.TierBacklog {
+	taken := map[int]int{}
+	for _, j := range claimed {
+		taken[j.Priority]++
+	}
+	var out []store.TierBacklog
+	for _, t := range backlog {
+		if t.Jobs -= taken[t.Priority]; t.Jobs > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 type tierSelection struct {
