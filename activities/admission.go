@@ -278,8 +278,8 @@ type tierSelection struct {
 // publisher holding many slots yields and a 1,000-job flood cannot keep a
 // one-job publisher waiting. Only the jobs that can rank within free are
 // read: publisher p offers level - inFlight[p] jobs, for the lowest level
-// that covers free (water-filling); a publisher that runs short raises the
-// level for a second look.
+// that covers free (water-filling); if publishers run short, a second look
+// lets each offer up to free.
 func selectTier(ctx context.Context, tx bun.Tx, priority, free int, browserFree *int, inFlight map[string]int) (tierSelection, error) {
 	heads, err := store.BufferedHeads(ctx, tx, priority)
 	if err != nil || len(heads) == 0 {
@@ -289,28 +289,31 @@ func selectTier(ctx context.Context, tx bun.Tx, priority, free int, browserFree 
 	for i, h := range heads {
 		pubs[i] = h.PublisherKey
 	}
+	limits := make(map[string]int, len(pubs))
 	level := waterLevel(pubs, inFlight, free)
-	cands := heads
-	for range 3 {
-		limits := make(map[string]int, len(pubs))
-		deeper := false
-		for _, p := range pubs {
-			limits[p] = max(0, level-inFlight[p])
-			deeper = deeper || limits[p] > 1
+	deeper := false
+	for _, p := range pubs {
+		limits[p] = max(0, level-inFlight[p])
+		deeper = deeper || limits[p] > 1
+	}
+	// Every publisher offering at most its head, which the skip scan already
+	// read, is the common case with many publishers.
+	cands := headsWithin(heads, limits)
+	if deeper {
+		if cands, err = store.HeadCandidates(ctx, tx, priority, limits); err != nil {
+			return tierSelection{}, err
 		}
-		if !deeper {
-			// Every publisher offers at most its head, which the skip scan
-			// already read: the common case with many publishers.
-			cands = headsWithin(heads, limits)
-			break
+	}
+	if len(cands) < free && mayHaveMore(cands, limits) {
+		// Publishers ran short of the level: let every publisher offer up
+		// to free jobs. Rare (a tier nearly drained), and exact, so slots
+		// never pass to a less urgent tier while this one has work.
+		for _, p := range pubs {
+			limits[p] = free
 		}
 		if cands, err = store.HeadCandidates(ctx, tx, priority, limits); err != nil {
 			return tierSelection{}, err
 		}
-		if len(cands) >= free || !anyFull(cands, limits) {
-			break
-		}
-		level += free - len(cands)
 	}
 	return rank(cands, free, browserFree, inFlight), nil
 }
@@ -348,15 +351,15 @@ func waterLevel(pubs []string, inFlight map[string]int, free int) int {
 	return lo
 }
 
-// anyFull reports whether some publisher returned all the jobs it was asked
-// for, and so may have more.
-func anyFull(cands []store.AdmissionCandidate, limits map[string]int) bool {
+// mayHaveMore reports whether some publisher could offer more jobs than it
+// did: it returned all it was asked for, or was asked for none.
+func mayHaveMore(cands []store.AdmissionCandidate, limits map[string]int) bool {
 	got := map[string]int{}
 	for _, c := range cands {
 		got[c.PublisherKey]++
 	}
 	for p, n := range limits {
-		if n > 0 && got[p] == n {
+		if got[p] == n {
 			return true
 		}
 	}

@@ -211,3 +211,19 @@ func TestWaterLevel(t *testing.T) {
 	require.Equal(t, 5, waterLevel(pubs, map[string]int{"a": 6}, 10), "a holds 6 slots: b and c take 5 each, a none")
 	require.Equal(t, 1, waterLevel([]string{"solo"}, map[string]int{}, 1))
 }
+
+// A publisher holding many slots still gets the tier's leftover slots
+// before any less urgent tier: water-filling that runs short looks again.
+func TestTickGivesLeftoverSlotsToTheUrgentTierFirst(t *testing.T) {
+	t.Parallel()
+	b := setupAdmission(t, 1, AdmissionPolicy{PerTaskConcurrency: 10})
+	b.addJobs(t, "busy", 100, 30, false)
+	b.tick(t) // busy holds all 10 slots
+	b.addJobs(t, "tiny", 100, 1, false)
+	b.addJobs(t, "later", 1000, 20, false)
+	b.acts.Policy.PerTaskConcurrency = 15 // five more slots
+
+	b.tick(t)
+	require.Equal(t, map[string]int{"busy/100": 14, "tiny/100": 1}, b.inFlightBy(t),
+		"tiny first, then busy's next jobs: tier 1000 gets nothing while tier 100 has work")
+}
