@@ -51,6 +51,10 @@ const (
 	ErrTypeBadInput = "BadScrapeInput"
 )
 
+// ScrapeReviewsName is ScrapeReviews' registered activity name, for the
+// scraping-browser worker that registers that one method alone.
+const ScrapeReviewsName = "ScrapeReviews"
+
 // ScrapeActivities run the scrape workflow's steps: claim the job
 // (IN_PROGRESS), scrape its publisher into review batches in S3, and record
 // the outcome. They are registered on every scrape queue; ScrapeReviews also
@@ -116,7 +120,7 @@ type ScrapeFinish struct {
 
 // ScrapeOutcome is the job as recorded, with what its DATA_RESULT event says.
 type ScrapeOutcome struct {
-	TaskID             string             `json:"task_id"`
+	TaskID             uuid.UUID          `json:"task_id"`
 	RequestID          string             `json:"request_id"`
 	Integrator         string             `json:"integrator"`
 	ForeignKey         string             `json:"foreign_key"`
@@ -241,7 +245,7 @@ func outcome(ctx context.Context, db bun.IDB, job *store.ScrapeJob) (ScrapeOutco
 		refs[i] = ScrapeBatchRef{URL: b.URL, ReviewCount: b.ReviewCount}
 	}
 	return ScrapeOutcome{
-		TaskID: job.TaskID.String(), RequestID: job.RequestID, Integrator: job.Integrator,
+		TaskID: job.TaskID, RequestID: job.RequestID, Integrator: job.Integrator,
 		ForeignKey: job.ForeignKey, ExternalLocationID: ext, PublisherKey: job.PublisherKey,
 		Status: job.Status, FailureReason: job.FailureReason, ReviewCount: job.ReviewCount, Batches: refs,
 	}, nil

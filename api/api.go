@@ -39,6 +39,20 @@ type Deps struct {
 	Integrators *service.Integrators
 	// Scrapes serves /request-reviews, /retrieve-task and /get-publisher-info.
 	Scrapes *service.Scrapes
+	// APIKeyLimits rate-limits integrator requests per API key. Optional:
+	// nil limits nothing.
+	APIKeyLimits *service.APIKeyLimits
+	// Sessions logs operators in and authenticates their tokens. Required
+	// once any operation uses the bearer or extension scheme; without it
+	// those operations answer 503.
+	Sessions *service.Sessions
+	// Users, APIKeys and Publishers serve the admin endpoints.
+	Users      *service.Users
+	APIKeys    *service.APIKeys
+	Publishers *service.PublisherAdmin
+	// Webhooks serves the integrators' endpoint operations and the
+	// operators' delivery operations.
+	Webhooks *service.Webhooks
 	// Registry receives the HTTP metrics and the Go runtime and process
 	// collectors, and is served at GET /metrics. Optional: a fresh registry
 	// is used when nil.
@@ -85,11 +99,18 @@ func newHandler(cfg Config, deps Deps, extra func(huma.API)) (http.Handler, erro
 	router.Use(requestID, limitBody(cfg.MaxBodyBytes), m.middleware, accessLog(deps.Logger), recoverer(deps.Logger))
 
 	humaAPI := humachi.New(router, humaConfig(cfg))
-	humaAPI.UseMiddleware(authMiddleware(humaAPI, deps.Integrators))
+	auth := &authenticator{api: humaAPI, integrators: deps.Integrators, limits: deps.APIKeyLimits, sessions: deps.Sessions}
+	humaAPI.UseMiddleware(auth.middleware)
 	registerRoutes(router, humaAPI, &resources{
 		health:  &healthProbes{checks: deps.Checks, timeout: cfg.CheckTimeout},
 		metrics: m,
 		scrapes: &scrapes{svc: deps.Scrapes},
+
+		sessions:        &sessions{svc: deps.Sessions},
+		adminUsers:      &adminUsers{svc: deps.Users},
+		adminAPIKeys:    &adminAPIKeys{svc: deps.APIKeys},
+		adminPublishers: &adminPublishers{svc: deps.Publishers},
+		webhooks:        &webhooks{svc: deps.Webhooks},
 	})
 	if extra != nil {
 		extra(humaAPI)
@@ -124,7 +145,7 @@ func humaConfig(cfg Config) huma.Config {
 	c.CreateHooks = nil
 	c.SchemasPath = "" // only the link transformer pointed clients there
 	c.Transformers = []huma.Transformer{stampRequestID}
-	c.OpenAPI.OnAddOperation = append(c.OpenAPI.OnAddOperation, useRouterBodyLimit)
+	c.OpenAPI.OnAddOperation = append(c.OpenAPI.OnAddOperation, useRouterBodyLimit, documentSecurity)
 	c.Components.SecuritySchemes = securitySchemes()
 	return c
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,8 +60,25 @@ func init() {
 			logged = errs[0]
 		}
 		recordError(ctx, logged)
-		return mapError(ctx, err)
+		env := mapError(ctx, err)
+		if secs, ok := env.retryAfter(); ok {
+			hctx.SetHeader("Retry-After", secs)
+		}
+		return env
 	}
+}
+
+// retryAfter returns the Retry-After header value of a 429 or 503 envelope
+// whose service error said when to retry (service.Error.WithRetryAfter).
+func (e *ErrorEnvelope) retryAfter() (string, bool) {
+	if e.Code != http.StatusTooManyRequests && e.Code != http.StatusServiceUnavailable {
+		return "", false
+	}
+	secs, ok := e.Details[service.DetailRetryAfter].(int)
+	if !ok || secs < 1 {
+		return "", false
+	}
+	return strconv.Itoa(secs), true
 }
 
 // humaError is an error as Huma describes it, before mapping.
@@ -222,6 +240,9 @@ func stampRequestID(hctx huma.Context, _ string, v any) (any, error) {
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	recordError(r.Context(), err)
 	env := mapError(r.Context(), err)
+	if secs, ok := env.retryAfter(); ok {
+		w.Header().Set("Retry-After", secs)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(env.Code)
 	// The status is sent; a failed write means the client went away.

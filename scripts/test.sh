@@ -32,7 +32,7 @@ go vet ./...
 
 # Packages whose tests link the Temporal server, found from their test deps.
 server_pkgs=$(go list -test -f '{{.ImportPath}} {{join .Deps " "}}' ./... |
-  awk '/ go\.temporal\.io\/server\/temporal( |$)/ { sub(/ .*/, ""); sub(/\.test$/, ""); print }' | sort -u)
+  awk '/ go\.temporal\.io\/server\/temporal( |$)/ { sub(/ .*/, ""); sub(/\.test$/, ""); sub(/_test$/, ""); print }' | sort -u)
 all_pkgs=$(go list ./...)
 race_pkgs=$(comm -23 <(echo "$all_pkgs" | sort) <(echo "$server_pkgs"))
 

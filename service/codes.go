@@ -145,3 +145,28 @@ const (
 	// has the publisher_key (409).
 	CodeDuplicatePublisherKey = "DUPLICATE_PUBLISHER_KEY"
 )
+
+// Webhooks.
+const (
+	// CodeWebhookEndpointNotFound means no live webhook endpoint with this ID
+	// belongs to the caller (404).
+	CodeWebhookEndpointNotFound = "WEBHOOK_ENDPOINT_NOT_FOUND"
+	// CodeWebhookURLRefused means the endpoint URL is not an http(s) URL RD
+	// may call: malformed, with credentials, or resolving to a loopback,
+	// private, link-local (cloud metadata), CGNAT, multicast or other
+	// non-public address (422). The message says which.
+	CodeWebhookURLRefused = "WEBHOOK_URL_REFUSED"
+	// CodeUnknownEventType means an event type is not one an endpoint can
+	// subscribe to (422); details.event_types lists those.
+	CodeUnknownEventType = "UNKNOWN_EVENT_TYPE"
+	// CodeWebhookEndpointDisabled means the endpoint is disabled, so it
+	// cannot take the action (a test event, a replay) until it is enabled
+	// again (409).
+	CodeWebhookEndpointDisabled = "WEBHOOK_ENDPOINT_DISABLED"
+	// CodeWebhookDeliveryNotFound means no webhook delivery has this ID (404).
+	CodeWebhookDeliveryNotFound = "WEBHOOK_DELIVERY_NOT_FOUND"
+	// CodeWebhookDeliveryNotDeadLettered means only a dead-lettered delivery
+	// can be replayed, and this one is not (409); details.status says what
+	// it is.
+	CodeWebhookDeliveryNotDeadLettered = "WEBHOOK_DELIVERY_NOT_DEAD_LETTERED"
+)

@@ -12,6 +12,9 @@ import (
 type APIKeyFilter struct {
 	// Integrator, when not empty, keeps only that integrator's keys.
 	Integrator string
+	// Prefix, when not empty, keeps only the key with that prefix (the
+	// part of a key that logs and support tickets show).
+	Prefix string
 	// IncludeRevoked also lists revoked keys.
 	IncludeRevoked bool
 }
@@ -23,6 +26,9 @@ func ListAPIKeys(ctx context.Context, db bun.IDB, f APIKeyFilter) ([]APIKey, err
 	q := db.NewSelect().Model(&keys).Order("created_at DESC", "id DESC")
 	if f.Integrator != "" {
 		q = q.Where("integrator = ?", f.Integrator)
+	}
+	if f.Prefix != "" {
+		q = q.Where("prefix = ?", f.Prefix)
 	}
 	if !f.IncludeRevoked {
 		q = q.Where("revoked_at IS NULL")

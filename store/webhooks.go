@@ -134,7 +134,10 @@ func ListWebhookEndpoints(ctx context.Context, db bun.IDB, integrator string) ([
 }
 
 // ListSubscribedWebhookEndpoints returns integrator's live endpoints, active
-// or disabled, that subscribe to eventType, oldest first.
+// or disabled, that subscribe to eventType, oldest first, locked FOR SHARE
+// until the caller's transaction ends: a concurrent re-enable, disable or
+// delete (which lock the endpoint FOR UPDATE) then waits for the fan-out to
+// commit, and so sees the deliveries it created.
 func ListSubscribedWebhookEndpoints(ctx context.Context, db bun.IDB, integrator, eventType string) ([]WebhookEndpoint, error) {
 	var eps []WebhookEndpoint
 	err := db.NewSelect().Model(&eps).
@@ -142,6 +145,7 @@ func ListSubscribedWebhookEndpoints(ctx context.Context, db bun.IDB, integrator,
 		Where("deleted_at IS NULL").
 		Where("? = ANY(event_types)", eventType).
 		OrderExpr("created_at, id").
+		For("SHARE").
 		Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: list subscribed webhook endpoints: %w", interpretError(err))

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -11,14 +12,17 @@ import (
 	"github.com/reviewdata/rd/activities"
 	"github.com/reviewdata/rd/internal/publisher"
 	"github.com/reviewdata/rd/internal/temporalx"
+	"github.com/reviewdata/rd/internal/webhook"
 	"github.com/reviewdata/rd/store"
 )
 
-// ScrapeWorkflowName is ScrapeWorkflow's registered name. It is wire API:
-// admission starts workflows by this name.
-const ScrapeWorkflowName = "ScrapeWorkflow"
+// ScrapeWorkflowName is ScrapeWorkflow's registered name, "ScrapeWorkflow".
+// It is wire API: admission's activity starts workflows by this name, from
+// the activities package, which cannot import this one.
+const ScrapeWorkflowName = activities.ScrapeWorkflowName
 
-// ScrapeInput names the job; everything else is read from its row.
+// ScrapeInput names the job; everything else is read from its row. Its JSON
+// shape is activities.ScrapeStartInput's, which admission sends.
 type ScrapeInput struct {
 	TaskID string `json:"task_id"`
 }
@@ -59,8 +63,9 @@ const (
 // ScrapeWorkflow scrapes one job: it moves the row to IN_PROGRESS, runs the
 // publisher's driver into review batches in S3 (on scraping-browser for a
 // browser-backed publisher, else on the workflow's own queue), records
-// COMPLETED or FAILED with a publisher.FailureReason, emits DATA_RESULT and
-// rings the admission doorbell so the freed slot is reused at once.
+// COMPLETED or FAILED with a publisher.FailureReason, rings the admission
+// doorbell so the freed slot is reused at once, and emits DATA_RESULT
+// through the shared EmitWebhook activity (on the webhook-delivery queue).
 //
 // A publisher failure is an outcome, not a workflow failure: the workflow
 // completes with Status FAILED. It returns an error only when the job cannot
@@ -90,7 +95,7 @@ func (s *scrape) run(ctx workflow.Context) (ScrapeResult, error) {
 	return s.end(ctx, s.scrape(ctx, start))
 }
 
-// end records the outcome, emits DATA_RESULT and rings the doorbell. It runs
+// end records the outcome, rings the doorbell and emits DATA_RESULT. It runs
 // on a disconnected context so that a cancelled workflow still records
 // CANCELLED and frees its admission slot.
 func (s *scrape) end(ctx workflow.Context, finish activities.ScrapeFinish) (ScrapeResult, error) {
@@ -100,11 +105,10 @@ func (s *scrape) end(ctx workflow.Context, finish activities.ScrapeFinish) (Scra
 		return ScrapeResult{TaskID: s.in.TaskID, Status: finish.Status}, err
 	}
 	s.setStatus(ctx, out.Status)
-	if err := s.emitWebhook(ctx, out); err != nil {
-		return resultOf(out), err
-	}
+	// The row is terminal, so the job's admission slot is free now: ring
+	// before emitting, which waits on the webhook-delivery queue.
 	s.ringDoorbell(ctx)
-	return resultOf(out), nil
+	return resultOf(out), s.emitWebhook(ctx, out)
 }
 
 func (s *scrape) start(ctx workflow.Context) (activities.ScrapeStart, error) {
@@ -154,10 +158,35 @@ func (s *scrape) finish(ctx workflow.Context, in activities.ScrapeFinish) (activ
 	return out, err
 }
 
-// emitWebhook records the DATA_RESULT event for the integrator.
+// emitWebhook emits DATA_RESULT through the shared EmitWebhook activity,
+// which stores the event once per task and starts its deliveries. The
+// payload carries batch URLs and counts, never reviews.
 func (s *scrape) emitWebhook(ctx workflow.Context, out activities.ScrapeOutcome) error {
-	// TODO(webhooks): call the shared EmitWebhook activity with DATA_RESULT once activities/webhook*.go defines it.
-	return nil
+	data, err := json.Marshal(dataResult(out))
+	if err != nil {
+		return err
+	}
+	_, err = EmitWebhook(ctx, activities.EmitWebhookInput{
+		Integrator: out.Integrator, EventType: webhook.EventDataResult,
+		SubjectID: out.TaskID.String(), RequestID: out.RequestID, Data: data,
+	})
+	return err
+}
+
+// dataResult is the DATA_RESULT payload of a recorded outcome.
+func dataResult(out activities.ScrapeOutcome) webhook.DataResult {
+	batches := make([]webhook.ReviewBatch, len(out.Batches))
+	for i, b := range out.Batches {
+		batches[i] = webhook.ReviewBatch{URL: b.URL, ReviewCount: b.ReviewCount}
+	}
+	return webhook.DataResult{
+		Job: webhook.Job{
+			TaskID: out.TaskID, ForeignKey: out.ForeignKey,
+			ExternalLocationID: out.ExternalLocationID, PublisherKey: out.PublisherKey,
+		},
+		Status: string(out.Status), FailureReason: out.FailureReason,
+		ReviewCount: out.ReviewCount, Batches: batches,
+	}
 }
 
 // ringDoorbell wakes the scrape admission lane: this job's slot is free. A
@@ -211,7 +240,7 @@ func failureOf(err error) (publisher.FailureReason, string) {
 
 func resultOf(out activities.ScrapeOutcome) ScrapeResult {
 	return ScrapeResult{
-		TaskID: out.TaskID, Status: out.Status, FailureReason: out.FailureReason,
+		TaskID: out.TaskID.String(), Status: out.Status, FailureReason: out.FailureReason,
 		ReviewCount: out.ReviewCount, Batches: len(out.Batches),
 	}
 }

@@ -2,10 +2,12 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -17,6 +19,7 @@ import (
 	"github.com/reviewdata/rd/activities"
 	"github.com/reviewdata/rd/internal/publisher"
 	"github.com/reviewdata/rd/internal/temporalx"
+	"github.com/reviewdata/rd/internal/webhook"
 	"github.com/reviewdata/rd/store"
 	"github.com/reviewdata/rd/workflows"
 )
@@ -33,6 +36,8 @@ type scrapeBundle struct {
 	attempts  []attempt
 	finished  []activities.ScrapeFinish
 	doorbells int
+	emitted   []activities.EmitWebhookInput
+	emitQueue string
 }
 
 type attempt struct {
@@ -40,7 +45,10 @@ type attempt struct {
 	at    time.Time
 }
 
-var sa *activities.ScrapeActivities
+var (
+	sa  *activities.ScrapeActivities
+	wha *activities.WebhookActivities
+)
 
 // newScrapeEnv registers the workflow and the (unmocked) activities; an
 // activity called without a mock panics on the nil receiver, failing the test.
@@ -50,6 +58,7 @@ func newScrapeEnv(t *testing.T) *scrapeBundle {
 	b := &scrapeBundle{env: suite.NewTestWorkflowEnvironment()}
 	b.env.RegisterWorkflowWithOptions(workflows.ScrapeWorkflow, workflow.RegisterOptions{Name: workflows.ScrapeWorkflowName})
 	b.env.RegisterActivity(sa)
+	b.env.RegisterActivity(wha)
 	t.Cleanup(func() { b.env.AssertExpectations(t) })
 	return b
 }
@@ -64,7 +73,8 @@ func setupScrape(t *testing.T, start activities.ScrapeStart) *scrapeBundle {
 			defer b.mu.Unlock()
 			b.finished = append(b.finished, in)
 			return activities.ScrapeOutcome{
-				TaskID: in.TaskID, Status: in.Status, FailureReason: string(in.FailureReason), ReviewCount: 120,
+				TaskID: uuid.MustParse(in.TaskID), RequestID: "req-1", Integrator: "rm", ForeignKey: "fk-1",
+				ExternalLocationID: "loc-1", PublisherKey: "sandbox", Status: in.Status, FailureReason: string(in.FailureReason), ReviewCount: 120,
 				Batches: []activities.ScrapeBatchRef{{URL: "u1", ReviewCount: 100}, {URL: "u2", ReviewCount: 20}},
 			}, nil
 		})
@@ -74,6 +84,14 @@ func setupScrape(t *testing.T, start activities.ScrapeStart) *scrapeBundle {
 		defer b.mu.Unlock()
 		b.doorbells++
 	}).Return(nil)
+	b.env.OnActivity(wha.EmitWebhook, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.EmitWebhookInput) (activities.EmitWebhookResult, error) {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.emitted = append(b.emitted, in)
+			b.emitQueue = activity.GetInfo(ctx).TaskQueue
+			return activities.EmitWebhookResult{Created: true}, nil
+		})
 	return b
 }
 
@@ -100,6 +118,20 @@ func (b *scrapeBundle) run(t *testing.T) workflows.ScrapeResult {
 	return res
 }
 
+// event returns the one DATA_RESULT the workflow emitted, decoded.
+func (b *scrapeBundle) event(t *testing.T) webhook.DataResult {
+	t.Helper()
+	require.Len(t, b.emitted, 1)
+	in := b.emitted[0]
+	require.Equal(t, webhook.EventDataResult, in.EventType)
+	require.Equal(t, "rm", in.Integrator)
+	require.Equal(t, scrapeTaskID, in.SubjectID)
+	require.Equal(t, "req-1", in.RequestID)
+	var data webhook.DataResult
+	require.NoError(t, json.Unmarshal(in.Data, &data))
+	return data
+}
+
 // finish returns the one outcome the workflow recorded.
 func (b *scrapeBundle) finish(t *testing.T) activities.ScrapeFinish {
 	t.Helper()
@@ -120,6 +152,12 @@ func TestScrapeWorkflowHappyPath(t *testing.T) {
 	require.Len(t, b.attempts, 1)
 	require.Equal(t, "default-test-taskqueue", b.attempts[0].queue, "an HTTP publisher scrapes on the workflow's own queue")
 	require.Equal(t, 1, b.doorbells, "the admission doorbell rings once")
+	require.Equal(t, webhook.DataResult{
+		Job:    webhook.Job{TaskID: uuid.MustParse(scrapeTaskID), ForeignKey: "fk-1", ExternalLocationID: "loc-1", PublisherKey: "sandbox"},
+		Status: "COMPLETED", ReviewCount: 120,
+		Batches: []webhook.ReviewBatch{{URL: "u1", ReviewCount: 100}, {URL: "u2", ReviewCount: 20}},
+	}, b.event(t))
+	require.Equal(t, temporalx.QueueWebhookDelivery, b.emitQueue)
 }
 
 // A retryable publisher error retries after the delay the publisher asked
@@ -156,6 +194,9 @@ func TestScrapeWorkflowNonRetryableErrorFailsTheJob(t *testing.T) {
 	require.Contains(t, fin.FailureDetail, "scrape http://x/biz/blocked-a")
 	require.Contains(t, fin.FailureDetail, "status 403 Forbidden")
 	require.Equal(t, 1, b.doorbells, "the admission doorbell rings once")
+	ev := b.event(t)
+	require.Equal(t, "FAILED", ev.Status)
+	require.Equal(t, "BLOCKED", ev.FailureReason)
 }
 
 // When every attempt fails retryably, the attempts are bounded and the job
@@ -227,6 +268,7 @@ func TestScrapeWorkflowTerminalRowDoesNoWork(t *testing.T) {
 	b.env.AssertActivityNotCalled(t, "FinishScrape", mock.Anything, mock.Anything)
 	require.Empty(t, b.attempts)
 	require.Zero(t, b.doorbells)
+	require.Empty(t, b.emitted)
 }
 
 // Cancelling the workflow mid-scrape still records CANCELLED (and frees
@@ -255,7 +297,15 @@ func TestScrapeWorkflowFailsWhenTheJobCannotStart(t *testing.T) {
 	env.AssertActivityNotCalled(t, "ScrapeReviews", mock.Anything, mock.Anything)
 }
 
-func TestScrapeWorkflowID(t *testing.T) {
+// The workflow's ID, name and input are wire API shared with admission,
+// which starts it from the activities package.
+func TestScrapeWorkflowContract(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, "scrape-"+scrapeTaskID, workflows.ScrapeWorkflowID(scrapeTaskID))
+	require.Equal(t, "ScrapeWorkflow", workflows.ScrapeWorkflowName)
+	sent, err := json.Marshal(activities.ScrapeStartInput{TaskID: scrapeTaskID})
+	require.NoError(t, err)
+	var got workflows.ScrapeInput
+	require.NoError(t, json.Unmarshal(sent, &got))
+	require.Equal(t, workflows.ScrapeInput{TaskID: scrapeTaskID}, got)
 }

@@ -1,6 +1,7 @@
 // Command rd-dev runs the whole platform in one process for local
 // development: an embedded Temporal server with its Web UI, an S3-compatible
-// server, migrations, the API and the platform worker. State lives under
+// server, a sandbox review publisher, migrations, the API and the platform
+// worker (which also serves the sandbox publisher's scrapes). State lives under
 // .dev/ so a restart keeps running workflows and stored objects.
 //
 // It links the Temporal server, which the production rd binary never does.
@@ -8,17 +9,22 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/reviewdata/rd/cmd/internal/app"
 	"github.com/reviewdata/rd/internal/logging"
+	"github.com/reviewdata/rd/internal/publisher/sandbox"
+	"github.com/reviewdata/rd/worker"
 )
 
 // devConfig is what only the dev stack reads.
@@ -27,12 +33,16 @@ type devConfig struct {
 	temporalAddr string // DEV_TEMPORAL_ADDR. Defaults to "127.0.0.1:7233".
 	uiAddr       string // DEV_TEMPORAL_UI_ADDR. Defaults to "127.0.0.1:8233".
 	s3Addr       string // DEV_S3_ADDR. Defaults to "127.0.0.1:9000".
+	sandboxAddr  string // DEV_SANDBOX_ADDR. Defaults to sandbox.DefaultAddr, "127.0.0.1:8090".
 }
 
 // The dev stack's fixed S3 credentials: the local server accepts any.
 const (
 	devS3AccessKey = "rd-dev"
 	devS3Secret    = "rd-dev-secret"
+	// devSecretsKey encrypts the dev stack's secrets at rest (SECRETS_KEYS).
+	// Dev only: production generates its own with `rd admin secrets-key generate`.
+	devSecretsKey = "g5vi-9G49UhM667DlnbnXpUBeaOi_ZpwzuKsyV86Flc="
 )
 
 // stopTimeout bounds a clean shutdown; the promise is everything gone in 10 s.
@@ -60,6 +70,7 @@ func loadDevConfig(getenv func(string) string) devConfig {
 		temporalAddr: or("DEV_TEMPORAL_ADDR", "127.0.0.1:7233"),
 		uiAddr:       or("DEV_TEMPORAL_UI_ADDR", "127.0.0.1:8233"),
 		s3Addr:       or("DEV_S3_ADDR", "127.0.0.1:9000"),
+		sandboxAddr:  or("DEV_SANDBOX_ADDR", sandbox.DefaultAddr),
 	}
 }
 
@@ -72,6 +83,16 @@ func devEnv(getenv func(string) string, dev devConfig) func(string) string {
 		"S3_ENDPOINT":          "http://" + dev.s3Addr,
 		"S3_ACCESS_KEY_ID":     devS3AccessKey,
 		"S3_SECRET_ACCESS_KEY": devS3Secret,
+		// The sandbox publisher listens on loopback.
+		"SCRAPE_ALLOW_PRIVATE": "true",
+		// Fixed so secrets encrypted in .dev/ stay readable across
+		// restarts. Dev only: production sets its own SECRETS_KEYS.
+		"SECRETS_KEYS": devSecretsKey,
+		// Receivers on the developer's machine are loopback addresses.
+		"WEBHOOK_ALLOW_PRIVATE": "true",
+		// Random per start: access tokens live 15 minutes anyway, and after
+		// a restart the console refreshes (refresh tokens are in Postgres).
+		"AUTH_JWT_KEYS": "dev:" + base64.StdEncoding.EncodeToString([]byte(rand.Text()+rand.Text())),
 	}
 	return func(name string) string {
 		if v := getenv(name); v != "" {
@@ -86,6 +107,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	cfg, err := app.Load(devEnv(getenv, dev))
 	if err != nil {
 		return err
+	}
+	if len(cfg.Worker.Queues) == 0 {
+		// The one worker also serves the sandbox publisher's scrapes.
+		cfg.Worker.Queues = append(slices.Clone(worker.PlatformQueues), sandboxQueue)
 	}
 	// Requests in flight get a short grace: the whole stack must be gone
 	// within 10 s of Ctrl-C.
@@ -112,10 +137,11 @@ ReviewData dev stack is up (Ctrl-C stops everything):
   Temporal        %s  (gRPC)
   Temporal Web    http://%s
   S3              http://%s  (bucket %s)
+  Sandbox         http://%s  (publisher "sandbox"; try /biz/acme-120)
   PostgreSQL      %s
   Redis           %s
   State           %s
-`, s.apiAddr, dev.temporalAddr, dev.uiAddr, s.s3.Addr(), cfg.Blob.Bucket,
+`, s.apiAddr, dev.temporalAddr, dev.uiAddr, s.s3.Addr(), cfg.Blob.Bucket, s.sandboxAddr,
 		redactURL(cfg.Store.DatabaseURL), cfg.RedisURL, filepath.Clean(dev.dir))
 }
 

@@ -60,6 +60,7 @@ func devEnvFor(t *testing.T) map[string]string {
 		"DEV_TEMPORAL_ADDR":    freeAddr(t),
 		"DEV_TEMPORAL_UI_ADDR": freeAddr(t),
 		"DEV_S3_ADDR":          freeAddr(t),
+		"DEV_SANDBOX_ADDR":     freeAddr(t),
 		"API_ADDR":             freeAddr(t),
 		"DATABASE_URL":         pgtest.NewDatabase(t),
 		"LOG_LEVEL":            "warn",
@@ -184,7 +185,7 @@ func TestDevStackEndToEnd(t *testing.T) {
 
 	t.Run("the banner says where each part listens", func(t *testing.T) {
 		out := s.out.String()
-		for _, addr := range []string{env["API_ADDR"], env["DEV_TEMPORAL_ADDR"], env["DEV_TEMPORAL_UI_ADDR"], env["DEV_S3_ADDR"]} {
+		for _, addr := range []string{env["API_ADDR"], env["DEV_TEMPORAL_ADDR"], env["DEV_TEMPORAL_UI_ADDR"], env["DEV_S3_ADDR"], env["DEV_SANDBOX_ADDR"]} {
 			require.Contains(t, out, addr)
 		}
 	})

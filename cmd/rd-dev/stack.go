@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/reviewdata/rd/cmd/internal/app"
 	"github.com/reviewdata/rd/internal/devs3"
+	"github.com/reviewdata/rd/internal/publisher/sandbox"
 	"github.com/reviewdata/rd/migrations"
 	"github.com/reviewdata/rd/store"
 	temporaldev "github.com/reviewdata/rd/temporal-dev"
@@ -26,6 +28,9 @@ type stack struct {
 	s3       *devs3.Server
 	deps     *app.Deps
 	apiAddr  string
+
+	sandbox     *http.Server
+	sandboxAddr string
 }
 
 func (s *stack) start(ctx context.Context, cfg app.Config, dev devConfig) error {
@@ -46,13 +51,42 @@ func (s *stack) start(ctx context.Context, cfg app.Config, dev devConfig) error 
 	if s.s3, err = devs3.Start(dev.s3Addr, filepath.Join(dev.dir, "s3.db")); err != nil {
 		return err
 	}
+	if s.sandbox, s.sandboxAddr, err = sandbox.NewServer(dev.sandboxAddr); err != nil {
+		return err
+	}
 	if s.deps, err = app.Open(ctx, cfg, s.logger); err != nil {
 		return err
 	}
 	if err := store.NewMigrator(s.deps.Store.DB, migrations.Migrations).Up(ctx, logWriter{s.logger}); err != nil {
 		return err
 	}
+	if err := seedPublishers(ctx, s.deps.Store); err != nil {
+		return err
+	}
 	return s.deps.Blob.EnsureBucket(ctx)
+}
+
+// sandboxQueue is the sandbox publisher's task queue; the dev worker polls it.
+const sandboxQueue = "scrape-sandbox"
+
+// seedPublishers configures the sandbox publisher, so a fresh dev stack can
+// scrape it at once. It upserts on every start: edits to the sandbox row
+// last until the next restart.
+func seedPublishers(ctx context.Context, st *store.Store) error {
+	err := store.UpsertPublisherConfiguration(ctx, st.DB, &store.PublisherConfiguration{
+		PublisherKey:  "sandbox",
+		DisplayName:   "Sandbox publisher (dev)",
+		ScraperEngine: store.ScraperEngineSAU,
+		PostingMode:   store.PostingModeAutomated,
+		AuthType:      store.AuthTypeCredentials,
+		BrowserBacked: false,
+		TaskQueue:     sandboxQueue,
+		Active:        true,
+	})
+	if err != nil {
+		return fmt.Errorf("seed the sandbox publisher: %w", err)
+	}
+	return nil
 }
 
 // serve runs the API and the platform worker until ctx ends or one of them
@@ -78,6 +112,10 @@ func (s *stack) stop() {
 		defer close(done)
 		if s.deps != nil {
 			s.deps.Close()
+		}
+		if s.sandbox != nil {
+			// Close, not Shutdown: a slow- business may hold a request open.
+			_ = s.sandbox.Close()
 		}
 		if s.s3 != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -30,6 +30,10 @@ commands:
   migrate down             roll back the last applied group of migrations
   migrate status           list applied and pending migrations
   migrate create NAME      write a new empty migration pair into ./migrations
+  admin user create …      create an operator account (see rd admin)
+  admin api-key create …   issue an integrator API key, printed once
+  admin jwt-key generate   print a new key for AUTH_JWT_KEYS
+  admin secrets-key generate  print a new key for SECRETS_KEYS
   version                  print the version
 
 Configuration comes from the environment; see README.md.
@@ -81,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return withDeps(ctx, cfg, logger, func(d *app.Deps) error { return app.RunWorker(ctx, cfg, d) })
 	case "migrate":
 		return migrate(ctx, cfg, args[1:], stdout, stderr)
+	case "admin":
+		return admin(ctx, cfg, args[1:], os.Stdin, stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return errUsage

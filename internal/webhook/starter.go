@@ -59,6 +59,9 @@ type Starter struct {
 	// Policy is put in the input of every run started. The zero value means
 	// the defaults.
 	Policy Policy
+	// TaskQueue is where delivery workflows run. Defaults to
+	// temporalx.QueueWebhookDelivery; tests sharing a server use their own.
+	TaskQueue string
 }
 
 // Search attribute keys set on every delivery workflow.
@@ -71,13 +74,20 @@ var (
 func (s *Starter) options(d Delivery) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:        DeliveryWorkflowID(d.ID),
-		TaskQueue: temporalx.QueueWebhookDelivery,
+		TaskQueue: s.taskQueue(),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			attrEndpointID.ValueSet(d.EndpointID.String()),
 			attrEventType.ValueSet(string(d.EventType)),
 			attrIntegrator.ValueSet(d.Integrator),
 		),
 	}
+}
+
+func (s *Starter) taskQueue() string {
+	if s.TaskQueue != "" {
+		return s.TaskQueue
+	}
+	return temporalx.QueueWebhookDelivery
 }
 
 func (s *Starter) input(d Delivery) DeliveryInput {

@@ -14,6 +14,7 @@ import (
 	"github.com/reviewdata/rd/internal/blob"
 	"github.com/reviewdata/rd/internal/logging"
 	"github.com/reviewdata/rd/internal/temporalx"
+	"github.com/reviewdata/rd/internal/webhook"
 	"github.com/reviewdata/rd/store"
 	"github.com/reviewdata/rd/worker"
 )
@@ -30,6 +31,14 @@ type Config struct {
 	Worker   worker.Config
 	// Admission holds the admission lane's knobs.
 	Admission activities.AdmissionPolicy
+	// Scrape tunes the scrape workers.
+	Scrape ScrapeConfig
+	// SecretsKeys is the SECRETS_KEYS list that encrypts secrets at rest.
+	SecretsKeys string
+	// Webhook tunes webhook delivery.
+	Webhook WebhookConfig
+	// Auth is operator authentication and the API's rate limits.
+	Auth AuthConfig
 }
 
 // EnvVar documents one environment variable and how it lands in Config.
@@ -68,6 +77,32 @@ var EnvVars = []EnvVar{
 		}},
 	{"REDIS_URL", "redis://127.0.0.1:6379/0", "Redis, for rate limits, locks and short-lived state.",
 		func(c *Config, v string) error { c.RedisURL = v; return nil }},
+	{"AUTH_JWT_KEYS", "(required by `rd api`; random per start in the dev stack)",
+		"Comma-separated `kid:base64secret` HMAC keys for operator tokens, from `rd admin jwt-key generate`; the first signs, all verify. Rotate by putting a new key first and dropping the old one after AUTH_ACCESS_TTL.",
+		func(c *Config, v string) (err error) { c.Auth.JWTKeys, err = ParseJWTKeys(v); return err }},
+	{"AUTH_ACCESS_TTL", "15m", "Lifetime of operator access tokens.",
+		func(c *Config, v string) (err error) { c.Auth.AccessTTL, err = parsePositiveDuration(v); return err }},
+	{"AUTH_REFRESH_TTL", "168h", "Lifetime of a refresh token; each refresh issues a new one.",
+		func(c *Config, v string) (err error) { c.Auth.RefreshTTL, err = parsePositiveDuration(v); return err }},
+	{"RATE_LIMIT_API_KEY_PER_MINUTE", "600", "Requests a minute one integrator API key may make (a minute's worth may come at once); a key's own limit overrides it.",
+		func(c *Config, v string) (err error) { c.Auth.APIKeyPerMinute, err = parsePositiveInt(v); return err }},
+	{"RATE_LIMIT_LOGIN_PER_IP_PER_MINUTE", "20", "Login attempts a minute from one client address.",
+		func(c *Config, v string) (err error) {
+			c.Auth.LoginPerIPPerMinute, err = parsePositiveInt(v)
+			return err
+		}},
+	{"RATE_LIMIT_LOGIN_LOCKOUT_THRESHOLD", "5", "Failed logins that lock an account.",
+		func(c *Config, v string) (err error) { c.Auth.LockoutThreshold, err = parsePositiveInt(v); return err }},
+	{"RATE_LIMIT_LOGIN_LOCKOUT_WINDOW", "15m", "Time over which failed logins are counted, from the first.",
+		func(c *Config, v string) (err error) {
+			c.Auth.LockoutWindow, err = parsePositiveDuration(v)
+			return err
+		}},
+	{"RATE_LIMIT_LOGIN_LOCKOUT_DURATION", "15m", "How long a locked account refuses logins.",
+		func(c *Config, v string) (err error) {
+			c.Auth.LockoutDuration, err = parsePositiveDuration(v)
+			return err
+		}},
 	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port).",
 		func(c *Config, v string) error { c.Temporal.HostPort = v; return nil }},
 	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace RD runs in.",
@@ -82,6 +117,18 @@ var EnvVars = []EnvVar{
 		func(c *Config, v string) error { c.Blob.AccessKeyID = v; return nil }},
 	{"S3_SECRET_ACCESS_KEY", "(AWS default chain)", "Static S3 credentials; set with S3_ACCESS_KEY_ID.",
 		func(c *Config, v string) error { c.Blob.SecretAccessKey = v; return nil }},
+	{"S3_PUBLIC_BASE_URL", "(S3_ENDPOINT/S3_BUCKET; the bucket's AWS URL without an endpoint)",
+		"Base of the public (CDN) URLs of review batches: a batch's URL is this, `/` and its key.",
+		func(c *Config, v string) error { c.Blob.PublicBaseURL = v; return nil }},
+	{"SCRAPE_BATCH_SIZE", "100", "Reviews per batch file a scrape writes to S3.",
+		func(c *Config, v string) (err error) { c.Scrape.BatchSize, err = parseBatchSize(v); return err }},
+	{"SCRAPE_HTTP_TIMEOUT", "30s", "Time allowed for one request to a publisher, body included.",
+		func(c *Config, v string) (err error) {
+			c.Scrape.HTTPTimeout, err = parsePositiveDuration(v)
+			return err
+		}},
+	{"SCRAPE_ALLOW_PRIVATE", "false (true in the dev stack)", "Let scrapers reach loopback and private addresses (the sandbox publisher).",
+		func(c *Config, v string) (err error) { c.Scrape.AllowPrivate, err = strconv.ParseBool(v); return err }},
 	{"ADMISSION_PER_TASK_CONCURRENCY", "50", "Scrapes one worker process runs at once; the admission gate is this times the running workers.",
 		func(c *Config, v string) (err error) {
 			c.Admission.PerTaskConcurrency, err = strconv.Atoi(v)
@@ -103,7 +150,13 @@ var EnvVars = []EnvVar{
 			c.Admission.ScaleInCooldown, err = time.ParseDuration(v)
 			return err
 		}},
-	{"WORKER_QUEUES", "admission,maintenance", "Comma-separated task queues `rd worker` polls (its --queues flag wins).",
+	{"SECRETS_KEYS", "(required; a fixed dev key in the dev stack)", "Comma-separated Fernet keys from `rd admin secrets-key generate` that encrypt secrets at rest (webhook signing secrets, …); the first encrypts, all decrypt.",
+		func(c *Config, v string) error { c.SecretsKeys = v; return nil }},
+	{"WEBHOOK_ALLOW_PRIVATE", "false (true in the dev stack)", "Let webhook endpoints be loopback or private addresses; never in production.",
+		func(c *Config, v string) (err error) { c.Webhook.AllowPrivate, err = strconv.ParseBool(v); return err }},
+	{"WEBHOOK_SCHEDULE", "0s,5s,5m,30m,2h,5h,10h,10h", "Wait before each webhook attempt; the count of entries is the number of attempts before a dead letter. Shorten only for tests.",
+		func(c *Config, v string) (err error) { c.Webhook.Schedule, err = webhook.ParseSchedule(v); return err }},
+	{"WORKER_QUEUES", "admission,maintenance,webhook-delivery", "Comma-separated task queues `rd worker` polls (its --queues flag wins).",
 		func(c *Config, v string) error { c.Worker.Queues = SplitList(v); return nil }},
 }
 
@@ -130,7 +183,7 @@ func Load(getenv func(string) string) (Config, error) {
 			continue
 		}
 		if err := v.apply(&cfg, val); err != nil {
-			return Config{}, fmt.Errorf("config: %s=%q: %w", v.Name, val, err)
+			return Config{}, fmt.Errorf("config: %s%s: %w", v.Name, shownValue(v.Name, val), err)
 		}
 	}
 	return cfg, nil

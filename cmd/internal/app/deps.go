@@ -11,7 +11,9 @@ import (
 
 	"github.com/reviewdata/rd/internal/blob"
 	"github.com/reviewdata/rd/internal/health"
+	"github.com/reviewdata/rd/internal/secrets"
 	"github.com/reviewdata/rd/internal/temporalx"
+	"github.com/reviewdata/rd/internal/webhook"
 	"github.com/reviewdata/rd/service"
 	"github.com/reviewdata/rd/store"
 	"github.com/reviewdata/rd/workflows"
@@ -30,6 +32,12 @@ type Deps struct {
 	Scrapes     *service.Scrapes
 	// Doorbell wakes the scrape admission lane; ServeAPI runs it.
 	Doorbell *service.Doorbell
+
+	// Secrets encrypts and decrypts secrets at rest (SECRETS_KEYS).
+	Secrets *secrets.Keyring
+	// WebhookStarter starts delivery workflows; Webhooks is the service.
+	WebhookStarter *webhook.Starter
+	Webhooks       *service.Webhooks
 }
 
 // Open builds every client. PostgreSQL must answer (it is the source of
@@ -38,6 +46,9 @@ type Deps struct {
 func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Deps, error) {
 	d := &Deps{Logger: logger}
 	var err error
+	if d.Secrets, err = openSecrets(cfg.SecretsKeys); err != nil {
+		return nil, err
+	}
 	if d.Store, err = store.Open(ctx, cfg.Store); err != nil {
 		return nil, err
 	}
@@ -58,6 +69,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Deps, error) {
 	d.Integrators = &service.Integrators{Store: d.Store, Logger: logger}
 	d.Doorbell = service.NewDoorbell(d.Temporal, workflows.LaneScrape, 0, logger)
 	d.Scrapes = &service.Scrapes{Store: d.Store, Doorbell: d.Doorbell}
+	if err := d.openWebhooks(cfg.Webhook); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -17,9 +17,14 @@ func ServeAPI(ctx context.Context, cfg Config, d *Deps, ready func(addr string))
 	if err != nil {
 		return err
 	}
-	handler, err := api.NewHandler(apiCfg, api.Deps{
+	apiDeps := api.Deps{
 		Logger: d.Logger, Checks: d.Checks(), Integrators: d.Integrators, Scrapes: d.Scrapes,
-	})
+		Webhooks: d.Webhooks,
+	}
+	if err := withAccounts(&apiDeps, cfg.Auth, d); err != nil {
+		return err
+	}
+	handler, err := api.NewHandler(apiCfg, apiDeps)
 	if err != nil {
 		return err
 	}
@@ -29,6 +34,10 @@ func ServeAPI(ctx context.Context, cfg Config, d *Deps, ready func(addr string))
 
 // RunWorker polls the configured task queues until ctx ends.
 func RunWorker(ctx context.Context, cfg Config, d *Deps) error {
+	scrape, err := newScrapeActivities(cfg.Scrape, d)
+	if err != nil {
+		return err
+	}
 	deps := worker.Deps{
 		Logger: d.Logger,
 		Probe:  &activities.ProbeActivities{Checks: d.Checks()},
@@ -36,6 +45,8 @@ func RunWorker(ctx context.Context, cfg Config, d *Deps) error {
 			Store: d.Store, Temporal: d.Temporal, Policy: cfg.Admission, Logger: d.Logger,
 			Workers: activities.TemporalWorkerCounter{Client: d.Temporal, Namespace: cfg.Temporal.NamespaceOrDefault()},
 		},
+		Scrape:  scrape,
+		Webhook: newWebhookActivities(cfg.Webhook, d),
 	}
 	return worker.Run(ctx, d.Temporal, cfg.Worker, deps)
 }
