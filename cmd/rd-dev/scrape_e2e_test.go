@@ -9,13 +9,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/reviewdata/rd/internal/signing"
 	"github.com/reviewdata/rd/service"
 	"github.com/reviewdata/rd/store"
 )
@@ -78,6 +82,13 @@ func TestScrapeEndToEnd(t *testing.T) {
 		require.Equal(t, "UNKNOWN_PUBLISHER", body["meta"].(map[string]any)["error_code"])
 	})
 
+	receiver := newWebhookReceiver(t)
+	for _, c := range []apiClient{prod, test} {
+		code, body := c.post(t, "/webhooks/endpoints", map[string]any{"url": receiver.url, "event_types": []string{"DATA_RESULT"}})
+		require.Equal(t, http.StatusCreated, code, "%v", body)
+		receiver.addSecret(body["secret"].(string))
+	}
+
 	var taskIDs []string
 	submit := func(c apiClient, i int) {
 		code, body := c.post(t, "/request-reviews", map[string]any{
@@ -115,6 +126,79 @@ func TestScrapeEndToEnd(t *testing.T) {
 		require.Equal(t, "COMPLETED", task["status"], "task %s: %v", id, task)
 		require.EqualValues(t, 20+i, task["review_count"])
 	}
+
+	t.Run("each task's DATA_RESULT reaches the subscribed receiver, signed", func(t *testing.T) {
+		got := receiver.waitFor(t, len(taskIDs), time.Minute)
+		for i, id := range taskIDs {
+			data, ok := got[id]
+			require.True(t, ok, "no DATA_RESULT for task %s", id)
+			require.Equal(t, "COMPLETED", data["status"])
+			require.EqualValues(t, 20+i, data["review_count"])
+			require.Equal(t, fmt.Sprintf("fk-%d", i), data["foreign_key"])
+		}
+	})
+}
+
+// webhookReceiver is an integrator's endpoint: it verifies every delivery
+// with the exported Standard Webhooks check and keeps DATA_RESULT payloads
+// by task_id.
+type webhookReceiver struct {
+	url     string
+	mu      sync.Mutex
+	secrets []string
+	got     map[string]map[string]any
+	bad     int
+}
+
+func newWebhookReceiver(t *testing.T) *webhookReceiver {
+	r := &webhookReceiver{got: map[string]map[string]any{}}
+	srv := httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL + "/rd"
+	return r
+}
+
+func (r *webhookReceiver) addSecret(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secrets = append(r.secrets, s)
+}
+
+func (r *webhookReceiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if signing.Verify(r.secrets, req.Header, body, time.Minute) != nil {
+		r.bad++
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var event struct {
+		Type string         `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	if json.Unmarshal(body, &event) == nil && event.Type == "DATA_RESULT" {
+		r.got[event.Data["task_id"].(string)] = event.Data
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *webhookReceiver) waitFor(t *testing.T, n int, within time.Duration) map[string]map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		count, bad := len(r.got), r.bad
+		r.mu.Unlock()
+		require.Zero(t, bad, "a delivery failed signature verification")
+		if count >= n {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.got)
 }
 
 // sampleInFlight records the peak number of jobs in flight until stopped.
