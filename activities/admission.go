@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,47 +97,14 @@ type TickInput struct {
 // TickResult is one tick's outcome: the snapshot operators see, plus what
 // the workflow needs to decide the worker count and when to tick again.
 type TickResult struct {
-	Snapshot AdmissionSnapshot `json:"snapshot"`
-	Policy   AdmissionPolicy   `json:"policy"`
+	Snapshot store.AdmissionSnapshot `json:"snapshot"`
+	Policy   AdmissionPolicy         `json:"policy"`
 	// RawDesiredWorkers is f(outstanding) before the cooldown rules.
 	RawDesiredWorkers int `json:"raw_desired_workers"`
 	// MinWorkersForInFlight is the floor scale-in must respect: the workers
 	// the jobs in flight need.
 	MinWorkersForInFlight int `json:"min_workers_for_in_flight"`
 }
-
-// AdmissionSnapshot is a lane's state after a tick, stored in
-// admission_lanes and returned by the workflow's state query.
-type AdmissionSnapshot struct {
-	Lane            string              `json:"lane"`
-	At              time.Time           `json:"at"`
-	Workers         int                 `json:"workers"`
-	Gate            int                 `json:"gate"`
-	InFlight        int                 `json:"in_flight"`
-	BrowserInFlight int                 `json:"browser_in_flight"`
-	BrowserCap      int                 `json:"browser_cap"`
-	Backlog         []store.TierBacklog `json:"backlog"`
-	Outstanding     int                 `json:"outstanding"`
-	Admitted        int                 `json:"admitted"`
-	Restarted       int                 `json:"restarted"`
-	StartFailures   int                 `json:"start_failures"`
-	TopPublishers   []PublisherLoad     `json:"top_publishers"`
-	DesiredWorkers  int                 `json:"desired_workers"`
-	Decision        string              `json:"decision"`
-}
-
-// PublisherLoad is one publisher's share of the slots.
-type PublisherLoad struct {
-	PublisherKey string `json:"publisher_key"`
-	InFlight     int    `json:"in_flight"`
-}
-
-// Waiting reasons recorded on BUFFERED rows the tick looked at but passed over.
-const (
-	ReasonPublisherTurn = "publisher's turn: other publishers hold fewer slots and go first"
-	ReasonBrowserCap    = "browser cap: all browser slots are in use"
-	ReasonGateFull      = "gate full: every slot is in flight"
-)
 
 // ScrapeTick is one admission decision for the scrape lane: read capacity
 // from the database, claim the fairest jobs, start their workflows.
@@ -156,7 +122,7 @@ func (a *AdmissionActivities) ScrapeTick(ctx context.Context, in TickInput) (Tic
 	if err != nil {
 		return TickResult{}, err
 	}
-	snap := AdmissionSnapshot{
+	snap := store.AdmissionSnapshot{
 		Lane: in.Lane, At: time.Now().UTC(), Workers: workers, Gate: p.PerTaskConcurrency * workers,
 		InFlight: inFlight.Total, BrowserInFlight: inFlight.Browser, BrowserCap: p.BrowserCap,
 		Restarted: restarted, DesiredWorkers: in.DesiredWorkers,
@@ -175,7 +141,7 @@ func (a *AdmissionActivities) ScrapeTick(ctx context.Context, in TickInput) (Tic
 	return a.finish(ctx, snap, inFlight, claimed, backlog, p)
 }
 
-func (a *AdmissionActivities) finish(ctx context.Context, snap AdmissionSnapshot, inFlight store.InFlightCount, claimed []store.ScrapeJob, backlog []store.TierBacklog, p AdmissionPolicy) (TickResult, error) {
+func (a *AdmissionActivities) finish(ctx context.Context, snap store.AdmissionSnapshot, inFlight store.InFlightCount, claimed []store.ScrapeJob, backlog []store.TierBacklog, p AdmissionPolicy) (TickResult, error) {
 	snap.Backlog = afterClaim(backlog, claimed)
 	snap.Outstanding = snap.InFlight
 	for _, t := range backlog {
@@ -190,17 +156,13 @@ func (a *AdmissionActivities) finish(ctx context.Context, snap AdmissionSnapshot
 		RawDesiredWorkers:     min(max(raw, p.MinWorkers), p.MaxWorkers),
 		MinWorkersForInFlight: int(math.Ceil(float64(snap.InFlight) / float64(p.PerTaskConcurrency))),
 	}
-	body, err := json.Marshal(snap)
-	if err != nil {
-		return TickResult{}, err
-	}
-	if err := store.SaveAdmissionLane(ctx, a.Store.DB, snap.Lane, body); err != nil {
+	if err := store.SaveAdmissionLane(ctx, a.Store.DB, snap); err != nil {
 		return TickResult{}, err
 	}
 	return res, nil
 }
 
-func decision(s AdmissionSnapshot) string {
+func decision(s store.AdmissionSnapshot) string {
 	switch {
 	case s.Workers == 0:
 		return "no running scrape workers: nothing can be admitted"
@@ -380,9 +342,9 @@ func rank(cands []store.AdmissionCandidate, free int, browserFree *int, inFlight
 	for _, c := range cands {
 		switch {
 		case len(sel.picked) >= free:
-			sel.passed[c.TaskID] = ReasonPublisherTurn
+			sel.passed[c.TaskID] = store.WaitPublisherTurn
 		case c.BrowserBacked && *browserFree <= 0:
-			sel.passed[c.TaskID] = ReasonBrowserCap
+			sel.passed[c.TaskID] = store.WaitBrowserCap
 		default:
 			if c.BrowserBacked {
 				*browserFree--
@@ -490,7 +452,7 @@ func priorityKey(tier int) int {
 	return 4
 }
 
-func topPublishers(inFlight map[string]int, claimed []store.ScrapeJob, n int) []PublisherLoad {
+func topPublishers(inFlight map[string]int, claimed []store.ScrapeJob, n int) []store.PublisherLoad {
 	counts := map[string]int{}
 	for k, v := range inFlight {
 		counts[k] = v
@@ -498,11 +460,11 @@ func topPublishers(inFlight map[string]int, claimed []store.ScrapeJob, n int) []
 	for _, j := range claimed {
 		counts[j.PublisherKey]++
 	}
-	loads := make([]PublisherLoad, 0, len(counts))
+	loads := make([]store.PublisherLoad, 0, len(counts))
 	for k, v := range counts {
-		loads = append(loads, PublisherLoad{PublisherKey: k, InFlight: v})
+		loads = append(loads, store.PublisherLoad{PublisherKey: k, InFlight: v})
 	}
-	slices.SortFunc(loads, func(x, y PublisherLoad) int {
+	slices.SortFunc(loads, func(x, y store.PublisherLoad) int {
 		if x.InFlight != y.InFlight {
 			return y.InFlight - x.InFlight
 		}

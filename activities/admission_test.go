@@ -177,7 +177,7 @@ func TestTickHonoursTheBrowserCap(t *testing.T) {
 	require.Equal(t, 10, got["http/100"])
 	job, err := store.GetScrapeJob(context.Background(), b.st.DB, browser[9])
 	require.NoError(t, err)
-	require.Equal(t, ReasonBrowserCap, job.WaitingReason, "a passed-over row says why")
+	require.Equal(t, store.WaitBrowserCap, job.WaitingReason, "a passed-over row says why")
 }
 
 // Claimed rows whose start was never confirmed are started again, and a

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -14,7 +13,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
-	"github.com/reviewdata/rd/activities"
 	"github.com/reviewdata/rd/internal/publisher"
 	"github.com/reviewdata/rd/store"
 	"github.com/reviewdata/rd/workflows"
@@ -164,18 +162,14 @@ func (s *Scrapes) waitingReason(ctx context.Context, job *store.ScrapeJob) strin
 	if job.WaitingReason != "" {
 		return job.WaitingReason
 	}
-	lane, err := store.GetAdmissionLane(ctx, s.Store.DB, workflows.LaneScrape)
+	snap, err := store.GetAdmissionLane(ctx, s.Store.DB, workflows.LaneScrape)
 	if err != nil {
 		return "waiting for the first admission tick"
 	}
-	var snap activities.AdmissionSnapshot
-	if err := json.Unmarshal(lane.Snapshot, &snap); err != nil {
-		return "waiting for the next admission tick"
-	}
-	return derivedReason(snap, job)
+	return derivedReason(*snap, job)
 }
 
-func derivedReason(s activities.AdmissionSnapshot, job *store.ScrapeJob) string {
+func derivedReason(s store.AdmissionSnapshot, job *store.ScrapeJob) string {
 	for _, t := range s.Backlog {
 		if t.Priority < job.Priority {
 			return fmt.Sprintf("tier blocked: %d job(s) of the more urgent tier %d go first", t.Jobs, t.Priority)

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/reviewdata/rd/activities"
 	"github.com/reviewdata/rd/internal/pgtest"
 	"github.com/reviewdata/rd/store"
 	"github.com/reviewdata/rd/workflows"
@@ -156,16 +154,14 @@ func TestWaitingReasonComesFromTheRowOrTheLanesLastTick(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "waiting for the first admission tick", rep.WaitingReason)
 
-	snap, err := json.Marshal(activities.AdmissionSnapshot{Lane: "scrape", At: time.Now(), Workers: 1, Gate: 50, InFlight: 3,
-		Backlog: []store.TierBacklog{{Priority: 100, Jobs: 40}, {Priority: 1000, Jobs: 1}}})
-	require.NoError(t, err)
-	require.NoError(t, store.SaveAdmissionLane(ctx, b.st.DB, "scrape", snap))
+	require.NoError(t, store.SaveAdmissionLane(ctx, b.st.DB, store.AdmissionSnapshot{Lane: "scrape", At: time.Now(), Workers: 1, Gate: 50, InFlight: 3,
+		Backlog: []store.TierBacklog{{Priority: 100, Jobs: 40}, {Priority: 1000, Jobs: 1}}}))
 	rep, err = b.svc.RetrieveTask(ctx, b.test, job.TaskID, 10, "")
 	require.NoError(t, err)
 	require.Contains(t, rep.WaitingReason, "tier blocked")
 
-	require.NoError(t, store.SetWaitingReasons(ctx, b.st.DB, map[uuid.UUID]string{job.TaskID: activities.ReasonBrowserCap}))
+	require.NoError(t, store.SetWaitingReasons(ctx, b.st.DB, map[uuid.UUID]string{job.TaskID: store.WaitBrowserCap}))
 	rep, err = b.svc.RetrieveTask(ctx, b.test, job.TaskID, 10, "")
 	require.NoError(t, err)
-	require.Equal(t, activities.ReasonBrowserCap, rep.WaitingReason, "a row's own reason wins")
+	require.Equal(t, store.WaitBrowserCap, rep.WaitingReason, "a row's own reason wins")
 }

@@ -207,6 +207,39 @@ func MarkScrapeJobsQueued(ctx context.Context, db bun.IDB, taskIDs []uuid.UUID) 
 	return nil
 }
 
+// AdmissionSnapshot is a lane's state after a tick: the JSON document of
+// admission_lanes, also returned by the lane workflow's state query.
+type AdmissionSnapshot struct {
+	Lane            string          `json:"lane"`
+	At              time.Time       `json:"at"`
+	Workers         int             `json:"workers"`
+	Gate            int             `json:"gate"`
+	InFlight        int             `json:"in_flight"`
+	BrowserInFlight int             `json:"browser_in_flight"`
+	BrowserCap      int             `json:"browser_cap"`
+	Backlog         []TierBacklog   `json:"backlog"`
+	Outstanding     int             `json:"outstanding"`
+	Admitted        int             `json:"admitted"`
+	Restarted       int             `json:"restarted"`
+	StartFailures   int             `json:"start_failures"`
+	TopPublishers   []PublisherLoad `json:"top_publishers"`
+	DesiredWorkers  int             `json:"desired_workers"`
+	Decision        string          `json:"decision"`
+}
+
+// PublisherLoad is one publisher's share of the slots.
+type PublisherLoad struct {
+	PublisherKey string `json:"publisher_key"`
+	InFlight     int    `json:"in_flight"`
+}
+
+// Waiting reasons admission records on BUFFERED rows it looked at but passed
+// over (scrape_jobs.waiting_reason).
+const (
+	WaitPublisherTurn = "publisher's turn: other publishers hold fewer slots and go first"
+	WaitBrowserCap    = "browser cap: all browser slots are in use"
+)
+
 // AdmissionLane is a lane's last tick, as JSON.
 type AdmissionLane struct {
 	bun.BaseModel `bun:"table:admission_lanes"`
@@ -216,10 +249,15 @@ type AdmissionLane struct {
 	UpdatedAt time.Time       `bun:"updated_at,nullzero,default:now()"`
 }
 
-// SaveAdmissionLane stores a lane's latest snapshot (JSON).
-func SaveAdmissionLane(ctx context.Context, db bun.IDB, lane string, snapshot json.RawMessage) error {
-	row := &AdmissionLane{Lane: lane, Snapshot: snapshot}
-	_, err := db.NewInsert().Model(row).
+// SaveAdmissionLane stores a lane's latest snapshot.
+func SaveAdmissionLane(ctx context.Context, db bun.IDB, snap AdmissionSnapshot) error {
+	body, err := json.Marshal(snap)
+	if err != nil {
+		return fmt.Errorf("save admission lane %s: %w", snap.Lane, err)
+	}
+	lane := snap.Lane
+	row := &AdmissionLane{Lane: lane, Snapshot: body}
+	_, err = db.NewInsert().Model(row).
 		On("CONFLICT (lane) DO UPDATE").Set("snapshot = EXCLUDED.snapshot").Set("updated_at = now()").Exec(ctx)
 	if err != nil {
 		return interpretError(fmt.Errorf("save admission lane %s: %w", lane, err))
@@ -229,10 +267,14 @@ func SaveAdmissionLane(ctx context.Context, db bun.IDB, lane string, snapshot js
 
 // GetAdmissionLane returns a lane's latest snapshot. It returns an error
 // wrapping ErrNotFound before the lane's first tick.
-func GetAdmissionLane(ctx context.Context, db bun.IDB, lane string) (*AdmissionLane, error) {
+func GetAdmissionLane(ctx context.Context, db bun.IDB, lane string) (*AdmissionSnapshot, error) {
 	row := new(AdmissionLane)
 	if err := db.NewSelect().Model(row).Where("lane = ?", lane).Scan(ctx); err != nil {
 		return nil, interpretError(fmt.Errorf("get admission lane %s: %w", lane, err))
 	}
-	return row, nil
+	snap := new(AdmissionSnapshot)
+	if err := json.Unmarshal(row.Snapshot, snap); err != nil {
+		return nil, fmt.Errorf("get admission lane %s: %w", lane, err)
+	}
+	return snap, nil
 }

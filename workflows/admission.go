@@ -12,6 +12,7 @@ import (
 
 	"github.com/reviewdata/rd/activities"
 	"github.com/reviewdata/rd/internal/temporalx"
+	"github.com/reviewdata/rd/store"
 )
 
 // Admission lanes. Each lane is one singleton AdmissionWorkflow.
@@ -48,12 +49,12 @@ type AdmissionCarry struct {
 
 // AdmissionState is what the state query returns.
 type AdmissionState struct {
-	Carry        AdmissionCarry               `json:"carry"`
-	Ticks        int                          `json:"ticks_this_run"`
-	Doorbells    int                          `json:"doorbells_this_run"`
-	LastTick     activities.AdmissionSnapshot `json:"last_tick"`
-	LastError    string                       `json:"last_error,omitempty"`
-	TickInterval time.Duration                `json:"tick_interval"`
+	Carry        AdmissionCarry          `json:"carry"`
+	Ticks        int                     `json:"ticks_this_run"`
+	Doorbells    int                     `json:"doorbells_this_run"`
+	LastTick     store.AdmissionSnapshot `json:"last_tick"`
+	LastError    string                  `json:"last_error,omitempty"`
+	TickInterval time.Duration           `json:"tick_interval"`
 }
 
 // maxDoorbellsPerRun keeps a run far below Temporal's 10,000-signal limit.
