@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -91,6 +92,42 @@ func Start(cfg Config) (*Server, error) {
 	if err := cfg.applyDefaults(); err != nil {
 		return nil, err
 	}
+	if err := checkFree(cfg.FrontendAddr); err != nil {
+		return nil, err
+	}
+	var err error
+	for range 3 {
+		var s *Server
+		if s, err = start(cfg); err == nil {
+			return s, nil
+		}
+		// The internal services' ports are picked free, then bound a moment
+		// later; another process can take one in between. Pick again.
+		if !strings.Contains(err.Error(), "listener") {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+// checkFree fails fast, with an error that names the address, when the
+// frontend's fixed address is taken: the server itself would panic.
+func checkFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("temporal-dev: frontend address %s is taken (is another dev stack running?): %w", addr, err)
+	}
+	return ln.Close()
+}
+
+// start builds and starts the server once. The server reports a port it
+// cannot bind through its logger's Fatal, which panics: that becomes an error.
+func start(cfg Config) (s *Server, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("temporal-dev: start server: %v", r)
+		}
+	}()
 	conf, err := cfg.serverConfig()
 	if err != nil {
 		return nil, err
@@ -112,7 +149,7 @@ func Start(cfg Config) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("temporal-dev: start server: %w", err)
 	}
-	s := &Server{stopping: stopping, server: srv, frontendAddr: cfg.FrontendAddr, uiAddr: cfg.UIAddr}
+	s = &Server{stopping: stopping, server: srv, frontendAddr: cfg.FrontendAddr, uiAddr: cfg.UIAddr}
 	if err := s.waitForMatching(cfg.Namespaces[0]); err != nil {
 		s.Stop()
 		return nil, err

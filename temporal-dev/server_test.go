@@ -2,6 +2,7 @@ package temporaldev
 
 import (
 	"context"
+	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -103,4 +104,15 @@ func TestWorkerHeartbeatsAreListed(t *testing.T) {
 		require.NoError(ct, err)
 		require.NotEmpty(ct, resp.GetWorkers())
 	}, 20*time.Second, 250*time.Millisecond)
+}
+
+// A taken frontend address is an error that names it, not a panic from
+// inside the server.
+func TestStartReportsATakenFrontendAddress(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	_, err = Start(Config{FrontendAddr: ln.Addr().String()})
+	require.ErrorContains(t, err, ln.Addr().String())
 }
