@@ -157,7 +157,23 @@ func (a *WebhookActivities) EmitWebhook(ctx context.Context, in EmitWebhookInput
 		if created, err = store.InsertWebhookEvent(ctx, tx, ev); err != nil {
 			return err
 		}
-		eps, err := store.ListSubscribedWebhookEndpoints(ctx, tx, in.Integrator, string(in.EventType))
+		var eps []store.WebhookEndpoint
+		if created {
+			eps, err = store.ListSubscribedWebhookEndpoints(ctx, tx, in.Integrator, string(in.EventType))
+		} else {
+			// The fan-out happened with the first emit, in the same
+			// transaction: keep its deliveries and their endpoints, rather
+			// than the endpoints subscribed now (some may have been added
+			// or unsubscribed since).
+			if err := tx.NewSelect().Model(&deliveries).Where("event_id = ?", ev.ID).OrderExpr("id").Scan(ctx); err != nil {
+				return err
+			}
+			ids := make([]uuid.UUID, len(deliveries))
+			for i, d := range deliveries {
+				ids[i] = d.EndpointID
+			}
+			eps, err = store.ListLiveWebhookEndpoints(ctx, tx, ids)
+		}
 		if err != nil {
 			return err
 		}
@@ -168,10 +184,7 @@ func (a *WebhookActivities) EmitWebhook(ctx context.Context, in EmitWebhookInput
 			ids = append(ids, ep.ID)
 		}
 		if !created {
-			// The fan-out happened with the first emit, in the same
-			// transaction: keep its set of endpoints rather than adding
-			// endpoints subscribed since.
-			return tx.NewSelect().Model(&deliveries).Where("event_id = ?", ev.ID).OrderExpr("id").Scan(ctx)
+			return nil
 		}
 		deliveries, err = store.InsertWebhookDeliveries(ctx, tx, ev.ID, ids)
 		return err

@@ -107,12 +107,16 @@ func (a *WebhookActivities) ClaimWebhookSlot(ctx context.Context, in ClaimWebhoo
 			d.Status = store.WebhookDeliveryPending
 			clearSlot(d)
 			return store.UpdateWebhookDelivery(ctx, tx, d, now, deliverySlotColumns("status")...)
-		case d.Status == store.WebhookDeliveryDelivering:
+		case d.Status == store.WebhookDeliveryDelivering && d.LeaseExpiresAt != nil && d.LeaseExpiresAt.After(now):
 			// A retry of a claim that succeeded: keep the slot.
 			res.Outcome = ClaimAcquired
 			lease := now.Add(cfg.ClaimLease)
 			d.LeaseExpiresAt = &lease
 			return store.UpdateWebhookDelivery(ctx, tx, d, now, "lease_expires_at")
+		case d.Status == store.WebhookDeliveryDelivering:
+			// Its lease ran out, and with it the slot, which another
+			// delivery may hold now: claim afresh, as a waiter.
+			d.Status, d.LeaseExpiresAt = store.WebhookDeliveryPending, nil
 		}
 		if d.QueuedAt == nil {
 			d.QueuedAt = &now
@@ -128,7 +132,7 @@ func (a *WebhookActivities) ClaimWebhookSlot(ctx context.Context, in ClaimWebhoo
 		}
 		if leases+ahead >= ep.MaxInFlight {
 			res.Outcome, res.Ahead = ClaimWait, leases+ahead
-			return store.UpdateWebhookDelivery(ctx, tx, d, now, "queued_at", "queue_seen_at")
+			return store.UpdateWebhookDelivery(ctx, tx, d, now, "status", "lease_expires_at", "queued_at", "queue_seen_at")
 		}
 		res.Outcome = ClaimAcquired
 		lease := now.Add(cfg.ClaimLease)
@@ -153,8 +157,9 @@ const (
 	// SendSent: the attempt was made and recorded; see the status code.
 	SendSent SendOutcome = "sent"
 	// SendLapsed: the slot lapsed before the request went out (its lease
-	// ran out and the endpoint's slots are taken, or the endpoint was
-	// disabled meanwhile). Nothing was sent or counted: claim again.
+	// ran out and the endpoint's slots are taken or other deliveries wait
+	// for one, or the endpoint was disabled meanwhile). Nothing was sent
+	// or counted: claim again.
 	SendLapsed SendOutcome = "lapsed"
 	// SendStale: the run is no longer current (replayed, finished or
 	// cancelled). Nothing was sent.
@@ -219,9 +224,20 @@ func (a *WebhookActivities) SendWebhook(ctx context.Context, in SendWebhookInput
 		if lapsed || ep.Status != store.WebhookEndpointActive || ep.DeletedAt != nil {
 			taken := 0
 			if lapsed {
+				// The lapsed slot is free for the taking only if no
+				// other delivery holds it and none waits for it: count
+				// both, as a claim does. Any waiter counts, live or
+				// not: a claim, which can tell, settles the question.
 				if taken, err = store.CountWebhookLeases(ctx, tx, ep.ID, now, d.ID); err != nil {
 					return err
 				}
+				asClaim := *d
+				asClaim.QueuedAt = &now
+				ahead, err := store.CountWebhookWaitersAhead(ctx, tx, &asClaim, time.Time{})
+				if err != nil {
+					return err
+				}
+				taken += ahead
 			}
 			if taken >= ep.MaxInFlight || ep.Status != store.WebhookEndpointActive || ep.DeletedAt != nil {
 				res.Outcome = SendLapsed

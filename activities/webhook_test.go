@@ -244,6 +244,33 @@ func TestEmitWebhookFansOutIdempotently(t *testing.T) {
 		"the start is repeated, and the starter's reuse policy makes it a no-op")
 }
 
+func TestEmitWebhookRetryStartsTheDeliveriesItMade(t *testing.T) {
+	t.Parallel()
+	b := setupWebhooks(t)
+	integrator := "rm-" + uuid.NewString()[:8]
+	ep, _ := b.addEndpoint(t, integrator, "https://a.example.com/hook")
+	in := activities.EmitWebhookInput{
+		Integrator: integrator, EventType: webhook.EventDataResult, SubjectID: "task-1",
+		RequestID: "req-1", Data: json.RawMessage(`{"task_id":"task-1"}`),
+	}
+	res, err := b.acts.EmitWebhook(b.ctx, in)
+	require.NoError(t, err)
+	d := b.deliveries(t, res.EventID)[0]
+
+	// Say the start failed and, before the retry, the endpoint stopped
+	// subscribing to the event: the delivery exists all the same, and the
+	// retry must start it rather than leave it pending with no workflow.
+	ep.EventTypes = []string{"URL_UPDATED"}
+	require.NoError(t, store.UpdateWebhookEndpoint(b.ctx, b.st.DB, ep, b.clock(), "event_types"))
+	again, err := b.acts.EmitWebhook(b.ctx, in)
+	require.NoError(t, err)
+	require.False(t, again.Created)
+	require.Equal(t, 1, again.Deliveries)
+	require.Zero(t, again.Held)
+	started, _, _ := b.temporal.snapshot()
+	require.Equal(t, []string{webhook.DeliveryWorkflowID(d.ID), webhook.DeliveryWorkflowID(d.ID)}, started)
+}
+
 func TestEmitWebhookRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	b := setupWebhooks(t)
@@ -455,6 +482,53 @@ func TestClaimWebhookSlotMetersPerEndpoint(t *testing.T) {
 	lapsed := b.send(t, ds[1], 1)
 	require.Equal(t, activities.SendLapsed, lapsed.Outcome)
 	require.Equal(t, 0, b.delivery(t, ds[1].ID).AttemptCount)
+}
+
+func TestClaimWebhookSlotAfterItsLeaseRanOut(t *testing.T) {
+	t.Parallel()
+	b := setupWebhooks(t)
+	integrator := "rm-" + uuid.NewString()[:8]
+	b.addEndpoint(t, integrator, "https://example.com", func(e *store.WebhookEndpoint) { e.MaxInFlight = 1 })
+	var ds []store.WebhookDelivery
+	for range 2 {
+		ds = append(ds, b.deliveries(t, b.emit(t, integrator).EventID)[0])
+	}
+	require.Equal(t, activities.ClaimAcquired, b.claim(t, ds[0]).Outcome)
+	b.advance(activities.DefaultWebhookClaimLease + time.Second)
+	require.Equal(t, activities.ClaimAcquired, b.claim(t, ds[1]).Outcome, "ds[0]'s lapsed slot is free")
+
+	// ds[0]'s run claims again: its slot is gone, so it waits rather than
+	// renewing a lease it no longer has (two sends on a one-slot endpoint).
+	wait := b.claim(t, ds[0])
+	require.Equal(t, activities.ClaimWait, wait.Outcome)
+	require.Equal(t, 1, wait.Ahead)
+	d0 := b.delivery(t, ds[0].ID)
+	require.Equal(t, store.WebhookDeliveryPending, d0.Status, "it waits in the queue like any other")
+	require.Nil(t, d0.LeaseExpiresAt)
+	require.NotNil(t, d0.QueuedAt)
+}
+
+func TestSendWebhookLapsedLeaseYieldsToWaiters(t *testing.T) {
+	t.Parallel()
+	b := setupWebhooks(t)
+	rc := newReceiver(t, statusHandler(http.StatusOK))
+	integrator := "rm-" + uuid.NewString()[:8]
+	b.addEndpoint(t, integrator, rc.URL, func(e *store.WebhookEndpoint) { e.MaxInFlight = 1 })
+	var ds []store.WebhookDelivery
+	for range 2 {
+		ds = append(ds, b.deliveries(t, b.emit(t, integrator).EventID)[0])
+	}
+	require.Equal(t, activities.ClaimAcquired, b.claim(t, ds[0]).Outcome)
+	require.Equal(t, activities.ClaimWait, b.claim(t, ds[1]).Outcome)
+
+	// ds[0]'s lease runs out before it sends; no one holds the slot, but
+	// ds[1] waits for it: ds[0] sends nothing and queues behind it.
+	b.advance(activities.DefaultWebhookClaimLease + time.Second)
+	require.Equal(t, activities.SendLapsed, b.send(t, ds[0], 1).Outcome)
+	require.Equal(t, 0, b.delivery(t, ds[0].ID).AttemptCount)
+	require.Empty(t, rc.requests)
+	require.Equal(t, activities.ClaimAcquired, b.claim(t, ds[1]).Outcome)
+	require.Equal(t, activities.ClaimWait, b.claim(t, ds[0]).Outcome)
 }
 
 func TestClaimWebhookSlotSkipsStaleWaiters(t *testing.T) {

@@ -77,15 +77,20 @@ func (s *PublisherAdmin) Delete(ctx context.Context, key string, actor uuid.UUID
 	if s.Now != nil {
 		now = s.Now
 	}
-	err := store.SoftDeletePublisherConfiguration(ctx, s.Store.DB, key, &actor, now())
-	if errors.Is(err, store.ErrNotFound) {
-		return errPublisherNotFound.WithErr(err)
-	}
-	return err
+	// Under the key's lock, so that an Update that saw the row cannot
+	// write it back live after the delete.
+	return s.write(ctx, key, func(ctx context.Context, tx bun.Tx) error {
+		err := store.SoftDeletePublisherConfiguration(ctx, tx, key, &actor, now())
+		if errors.Is(err, store.ErrNotFound) {
+			return errPublisherNotFound.WithErr(err)
+		}
+		return err
+	})
 }
 
 // write runs fn in a transaction holding a lock on key, so that two
-// concurrent creates of one key cannot both see it free, and maps schema
+// concurrent creates of one key cannot both see it free and an update
+// cannot resurrect a configuration deleted meanwhile, and maps schema
 // refusals to 422.
 func (s *PublisherAdmin) write(ctx context.Context, key string, fn func(context.Context, bun.Tx) error) error {
 	err := s.Store.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {

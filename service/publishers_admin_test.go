@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -58,4 +59,37 @@ func TestPublisherAdmin(t *testing.T) {
 	for _, p := range list {
 		require.NotEqual(t, pc.PublisherKey, p.PublisherKey, "deleted rows are not listed")
 	}
+}
+
+// TestPublisherDeleteTakesTheKeyLock shows Delete waits for the lock Create
+// and Update hold, so an Update that found the row live cannot write it back
+// after a Delete.
+func TestPublisherDeleteTakesTheKeyLock(t *testing.T) {
+	t.Parallel()
+	b := setupAccounts(t)
+	admin := b.newUser(t, "admin")
+	pubs := &service.PublisherAdmin{Store: b.store}
+	pc := newPublisher()
+	require.NoError(t, pubs.Create(b.ctx, pc))
+
+	tx, err := b.store.DB.BeginTx(b.ctx, nil)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback() }()
+	_, err = tx.ExecContext(b.ctx, "SELECT pg_advisory_xact_lock(hashtext('rd:publisher:' || ?))", pc.PublisherKey)
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() { done <- pubs.Delete(b.ctx, pc.PublisherKey, admin.ID) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Delete did not wait for the lock: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	_, err = pubs.Get(b.ctx, pc.PublisherKey)
+	require.NoError(t, err, "still live while the lock is held")
+
+	require.NoError(t, tx.Rollback())
+	require.NoError(t, <-done)
+	_, err = pubs.Get(b.ctx, pc.PublisherKey)
+	requireCode(t, err, http.StatusNotFound, service.CodeNotFound)
 }

@@ -225,6 +225,12 @@ func (s *Sessions) Login(ctx context.Context, email, pw, clientIP string, typ au
 	if !ok {
 		return Session{}, s.loginFailed(ctx, account)
 	}
+	// Concurrent guesses all pass the early check and are counted only after
+	// their (queued) verifications, so the account may have been locked
+	// since: ask again before letting a right password in.
+	if err := s.checkLocked(ctx, account); err != nil {
+		return Session{}, err
+	}
 	if !user.Active {
 		return Session{}, errUserDisabled
 	}
@@ -264,6 +270,14 @@ func (s *Sessions) checkLoginLimits(ctx context.Context, clientIP, account strin
 	if !res.Allowed {
 		return RateLimited(CodeRateLimited, "too many login attempts from this address").WithRetryAfter(res.RetryAfter)
 	}
+	return s.checkLocked(rctx, account)
+}
+
+// checkLocked refuses a locked account, and fails closed when the lock-out
+// cannot be asked.
+func (s *Sessions) checkLocked(ctx context.Context, account string) error {
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.RedisTimeout)
+	defer cancel()
 	locked, retry, err := s.lockout.Locked(rctx, account)
 	if err != nil {
 		s.cfg.Logger.ErrorContext(ctx, "login refused: lock-out store unavailable", "error", err)
@@ -368,6 +382,17 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Session, e
 			n, err := store.RevokeRefreshFamily(ctx, tx, old.FamilyID, store.RevokedReuse, now)
 			s.cfg.Logger.WarnContext(ctx, "refresh token reused; session family revoked",
 				"user_id", old.UserID, "family_id", old.FamilyID, "revoked", n)
+			return err
+		}
+		// A revocation racing an earlier rotation can miss the token that
+		// rotation inserted: a family with any revoked token is revoked.
+		reason, err := store.RefreshFamilyRevokedReason(ctx, tx, old.FamilyID)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			refusal = errInvalidRefresh
+			_, err = store.RevokeRefreshFamily(ctx, tx, old.FamilyID, reason, now)
 			return err
 		}
 		p, err := store.GetPrincipal(ctx, tx, old.UserID)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,6 +264,94 @@ func TestLoginLockout(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// lockoutScriptHook calls after each time a lock-out script without
+// arguments has run on the hooked client: the early Locked check is call 1,
+// and the next is the re-check after the password verified (or, should there
+// be none, the Reset after a successful login). A non-nil error from after
+// replaces the command's.
+type lockoutScriptHook struct {
+	calls atomic.Int32
+	after func(ctx context.Context, call int32, key string) error
+}
+
+func (h *lockoutScriptHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *lockoutScriptHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (h *lockoutScriptHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if err := next(ctx, cmd); err != nil {
+			return err // including NOSCRIPT, which the script retries with EVAL
+		}
+		args := cmd.Args()
+		if name := cmd.Name(); (name != "evalsha" && name != "eval") || len(args) != 4 {
+			return nil
+		}
+		key, _ := args[3].(string)
+		if !strings.Contains(key, "lockout:") {
+			return nil
+		}
+		if err := h.after(ctx, h.calls.Add(1), key); err != nil {
+			cmd.SetErr(err)
+			return err
+		}
+		return nil
+	}
+}
+
+// TestLoginRechecksLockAfterVerifying locks the account between the early
+// check and the password verification, as concurrent failures counted
+// meanwhile would: the right password must still be refused.
+func TestLoginRechecksLockAfterVerifying(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		after  func(ctx context.Context, client *redis.Client, call int32, key string) error
+		status int
+		code   string
+	}{{
+		name: "locked meanwhile",
+		after: func(ctx context.Context, client *redis.Client, call int32, key string) error {
+			if call == 1 { // as the lock-out's fail script locks
+				if err := client.HSet(ctx, key, "locked", 1).Err(); err != nil {
+					return err
+				}
+				return client.PExpire(ctx, key, time.Minute).Err()
+			}
+			return nil
+		},
+		status: http.StatusTooManyRequests, code: service.CodeLoginLocked,
+	}, {
+		name: "Redis lost meanwhile",
+		after: func(_ context.Context, _ *redis.Client, call int32, _ string) error {
+			if call == 2 {
+				return errors.New("connection reset")
+			}
+			return nil
+		},
+		status: http.StatusServiceUnavailable, code: service.CodeUnavailable,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			client := testRedis(t)
+			hook := &lockoutScriptHook{}
+			hook.after = func(ctx context.Context, call int32, key string) error { return tc.after(ctx, client, call, key) }
+			client.AddHook(hook)
+			b := setupAccounts(t, func(c *service.SessionsConfig) { c.Redis = client })
+			u := b.newUser(t)
+
+			_, err := b.sessions.Login(b.ctx, u.Email, goodPassword, "10.0.2.3", "")
+			requireCode(t, err, tc.status, tc.code)
+			require.EqualValues(t, 2, hook.calls.Load(), "checked before and after verifying")
+			got, err := b.users.Get(b.ctx, u.ID)
+			require.NoError(t, err)
+			require.Nil(t, got.LastLoginAt, "no session was started")
+		})
+	}
+}
+
 func TestLoginSuccessResetsFailures(t *testing.T) {
 	t.Parallel()
 	b := setupAccounts(t) // threshold 3
@@ -359,6 +448,39 @@ func TestRefreshConcurrentUseRevokesFamily(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, succeeded, "the row lock lets exactly one use win")
+}
+
+// TestRefreshRefusesPartlyRevokedFamily stands for a revocation that missed
+// the token a racing rotation inserted: the family's other token is revoked,
+// so the live one must not refresh, and ends revoked too.
+func TestRefreshRefusesPartlyRevokedFamily(t *testing.T) {
+	t.Parallel()
+	b := setupAccounts(t)
+	u := b.newUser(t)
+	first, err := b.sessions.Login(b.ctx, u.Email, goodPassword, "10.0.7.2", "")
+	require.NoError(t, err)
+	second, err := b.sessions.Refresh(b.ctx, first.RefreshToken)
+	require.NoError(t, err)
+
+	_, err = b.store.DB.NewUpdate().Model((*store.RefreshToken)(nil)).
+		Set("revoked_at = now()").
+		Set("revoked_reason = ?", store.RevokedReuse).
+		Where("token_hash = ?", authtoken.HashRefreshToken(first.RefreshToken)).
+		Exec(b.ctx)
+	require.NoError(t, err)
+
+	_, err = b.sessions.Refresh(b.ctx, second.RefreshToken)
+	requireCode(t, err, http.StatusUnauthorized, service.CodeInvalidRefreshToken)
+
+	var tokens []store.RefreshToken
+	require.NoError(t, b.store.DB.NewSelect().Model(&tokens).
+		Where("family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ?)", authtoken.HashRefreshToken(second.RefreshToken)).
+		Scan(b.ctx))
+	require.Len(t, tokens, 2, "no token was issued")
+	for _, tok := range tokens {
+		require.NotNil(t, tok.RevokedAt, "the whole family is revoked")
+		require.Equal(t, store.RevokedReuse, *tok.RevokedReason, "for the family's reason")
+	}
 }
 
 func TestRefreshRefusals(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"time"
 
@@ -103,7 +104,8 @@ func (s *Webhooks) CreateEndpoint(ctx context.Context, who Integrator, spec Endp
 	if err := checkMaxInFlight(spec.MaxInFlight, true); err != nil {
 		return nil, "", err
 	}
-	if err := s.checkURL(ctx, spec.URL); err != nil {
+	u, err := s.checkURL(ctx, spec.URL)
+	if err != nil {
 		return nil, "", err
 	}
 	secret := signing.GenerateSecret()
@@ -112,7 +114,7 @@ func (s *Webhooks) CreateEndpoint(ctx context.Context, who Integrator, spec Endp
 		return nil, "", fmt.Errorf("create webhook endpoint: %w", err)
 	}
 	ep := &store.WebhookEndpoint{
-		Integrator: who.Name, URL: spec.URL, Description: spec.Description,
+		Integrator: who.Name, URL: u, Description: spec.Description,
 		EventTypes: types, MaxInFlight: spec.MaxInFlight,
 	}
 	err = s.Store.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -172,8 +174,10 @@ func (s *Webhooks) UpdateEndpoint(ctx context.Context, who Integrator, id uuid.U
 			return nil, err
 		}
 	}
+	var u string
 	if change.URL != nil {
-		if err := s.checkURL(ctx, *change.URL); err != nil {
+		var err error
+		if u, err = s.checkURL(ctx, *change.URL); err != nil {
 			return nil, err
 		}
 	}
@@ -189,7 +193,7 @@ func (s *Webhooks) UpdateEndpoint(ctx context.Context, who Integrator, id uuid.U
 		}
 		var cols []string
 		if change.URL != nil {
-			ep.URL, cols = *change.URL, append(cols, "url")
+			ep.URL, cols = u, append(cols, "url")
 		}
 		if change.Description != nil {
 			ep.Description, cols = *change.Description, append(cols, "description")
@@ -603,17 +607,29 @@ func (s *Webhooks) eventTypesOf(ctx context.Context, ds []store.WebhookDelivery)
 	return out, nil
 }
 
-// checkURL refuses a URL RD may not call, naming the reason.
-func (s *Webhooks) checkURL(ctx context.Context, raw string) error {
+// checkURL refuses a URL RD may not call, naming the reason, and returns
+// it normalised (as url.Parse reads it: "HTTPS://…" becomes "https://…"),
+// the form stored and called.
+func (s *Webhooks) checkURL(ctx context.Context, raw string) (string, error) {
 	if len(raw) > 2048 {
-		return Invalid(CodeWebhookURLRefused, "the URL is longer than 2048 characters")
+		return "", Invalid(CodeWebhookURLRefused, "the URL is longer than 2048 characters")
 	}
 	err := netguard.ValidateURL(ctx, raw, netguard.Config{AllowPrivate: s.Config.AllowPrivate})
 	var refused *netguard.Error
 	if errors.As(err, &refused) {
-		return Invalid(CodeWebhookURLRefused, refused.Error()).WithDetails(map[string]any{"reason": refused.Reason})
+		return "", Invalid(CodeWebhookURLRefused, refused.Error()).WithDetails(map[string]any{"reason": refused.Reason})
 	}
-	return err
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", Invalid(CodeWebhookURLRefused, "not a URL")
+	}
+	if norm := u.String(); len(norm) <= 2048 {
+		return norm, nil
+	}
+	return "", Invalid(CodeWebhookURLRefused, "the URL is longer than 2048 characters")
 }
 
 // eventTypes validates and de-duplicates subscribed event types, keeping

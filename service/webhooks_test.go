@@ -146,3 +146,21 @@ func TestRotateSecretOverlaps(t *testing.T) {
 	_, _, err = b.svc.RotateSecret(b.ctx, service.Integrator{Name: "someone-else"}, ep.ID)
 	requireCode(t, err, http.StatusNotFound, service.CodeWebhookEndpointNotFound)
 }
+
+func TestEndpointURLIsStoredNormalised(t *testing.T) {
+	t.Parallel()
+	b := setupWebhooks(t)
+	// url.Parse lowercases the scheme, the database's check does not: the
+	// URL is stored as parsed rather than refused with a 500.
+	ep, _, err := b.svc.CreateEndpoint(b.ctx, b.who, service.EndpointSpec{URL: "HTTP://127.0.0.1:9/Hook", EventTypes: []string{"DATA_RESULT"}})
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:9/Hook", ep.URL)
+
+	moved := "HTTPS://127.0.0.1:9/x"
+	got, err := b.svc.UpdateEndpoint(b.ctx, b.who, ep.ID, service.EndpointChange{URL: &moved})
+	require.NoError(t, err)
+	require.Equal(t, "https://127.0.0.1:9/x", got.URL)
+	stored, err := b.svc.GetEndpoint(b.ctx, b.who, ep.ID)
+	require.NoError(t, err)
+	require.Equal(t, "https://127.0.0.1:9/x", stored.URL)
+}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -115,6 +117,27 @@ func RevokeRefreshFamily(ctx context.Context, db bun.IDB, familyID uuid.UUID, re
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+// RefreshFamilyRevokedReason returns why a token of familyID was revoked,
+// or "" when none is. Families are revoked whole, but a rotation racing a
+// revocation can insert a token the revoking UPDATE never saw: a live token
+// beside a revoked one must be refused and revoked too.
+func RefreshFamilyRevokedReason(ctx context.Context, db bun.IDB, familyID uuid.UUID) (string, error) {
+	var reason string
+	err := db.NewSelect().Model((*RefreshToken)(nil)).
+		Column("revoked_reason").
+		Where("family_id = ?", familyID).
+		Where("revoked_at IS NOT NULL").
+		Limit(1).
+		Scan(ctx, &reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: check refresh family %s: %w", familyID, interpretError(err))
+	}
+	return reason, nil
 }
 
 // RevokeUserRefreshTokens revokes every live refresh token of userID as of

@@ -71,6 +71,30 @@ func TestRefreshTokenRotation(t *testing.T) {
 	require.Equal(t, 1, n)
 }
 
+func TestRefreshFamilyRevokedReason(t *testing.T) {
+	t.Parallel()
+	bundle := setup(t)
+	u := insertUser(t, bundle)
+	family := uuid.New()
+	for range 2 {
+		require.NoError(t, store.InsertRefreshToken(bundle.ctx, bundle.tx, newRefreshToken(t, u.ID, family)))
+	}
+
+	reason, err := store.RefreshFamilyRevokedReason(bundle.ctx, bundle.tx, family)
+	require.NoError(t, err)
+	require.Empty(t, reason, "nothing revoked")
+
+	_, err = store.RevokeRefreshFamily(bundle.ctx, bundle.tx, family, store.RevokedLogout, time.Now())
+	require.NoError(t, err)
+	reason, err = store.RefreshFamilyRevokedReason(bundle.ctx, bundle.tx, family)
+	require.NoError(t, err)
+	require.Equal(t, store.RevokedLogout, reason)
+
+	reason, err = store.RefreshFamilyRevokedReason(bundle.ctx, bundle.tx, uuid.New())
+	require.NoError(t, err)
+	require.Empty(t, reason, "unknown family")
+}
+
 func TestRefreshTokenRefusals(t *testing.T) {
 	t.Parallel()
 	bundle := setup(t)

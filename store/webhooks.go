@@ -153,6 +153,24 @@ func ListSubscribedWebhookEndpoints(ctx context.Context, db bun.IDB, integrator,
 	return eps, nil
 }
 
+// ListLiveWebhookEndpoints returns the live endpoints among ids, active or
+// disabled, whatever they subscribe to now, oldest first.
+func ListLiveWebhookEndpoints(ctx context.Context, db bun.IDB, ids []uuid.UUID) ([]WebhookEndpoint, error) {
+	var eps []WebhookEndpoint
+	if len(ids) == 0 {
+		return eps, nil
+	}
+	err := db.NewSelect().Model(&eps).
+		Where("id IN (?)", bun.In(ids)).
+		Where("deleted_at IS NULL").
+		OrderExpr("created_at, id").
+		Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: list live webhook endpoints: %w", interpretError(err))
+	}
+	return eps, nil
+}
+
 // UpdateWebhookEndpoint writes the named columns of ep (and updated_at, set
 // to at) to the live endpoint with ep.ID, and reloads ep from the row.
 //

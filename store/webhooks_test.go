@@ -116,6 +116,28 @@ func TestListSubscribedWebhookEndpoints(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrNotFound, "a deleted endpoint cannot be updated")
 }
 
+func TestListLiveWebhookEndpoints(t *testing.T) {
+	t.Parallel()
+	bundle := setup(t)
+	a := newWebhookEndpoint(t, bundle)
+	b := newWebhookEndpoint(t, bundle, func(e *store.WebhookEndpoint) { e.EventTypes = []string{"URL_UPDATED"} })
+	deleted := newWebhookEndpoint(t, bundle)
+	now := time.Now()
+	deleted.DeletedAt = &now
+	require.NoError(t, store.UpdateWebhookEndpoint(bundle.ctx, bundle.tx, deleted, now, "deleted_at"))
+	newWebhookEndpoint(t, bundle) // not asked for
+
+	got, err := store.ListLiveWebhookEndpoints(bundle.ctx, bundle.tx, []uuid.UUID{b.ID, deleted.ID, a.ID, uuid.New()})
+	require.NoError(t, err)
+	require.Len(t, got, 2, "whatever they subscribe to; not the deleted one")
+	require.Equal(t, a.ID, got[0].ID)
+	require.Equal(t, b.ID, got[1].ID)
+
+	got, err = store.ListLiveWebhookEndpoints(bundle.ctx, bundle.tx, nil)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
 func TestDisableWebhookEndpoint(t *testing.T) {
 	t.Parallel()
 	bundle := setup(t)

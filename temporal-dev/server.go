@@ -398,11 +398,32 @@ func (s *Server) startUI(cfg Config) error {
 	return nil
 }
 
+// Ports are picked below Linux's default ephemeral range (32768-60999): a
+// port found free there can be taken as the source port of any outgoing
+// connection before the server binds it, which happened under load.
+const (
+	pickLow  = 20000
+	pickHigh = 32000
+)
+
 func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("temporal-dev: find a free port: %w", err)
+	for range 100 {
+		port := pickLow + rand.IntN(pickHigh-pickLow)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			_ = ln.Close()
+			return port, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return 0, errors.New("temporal-dev: found no free port in 20000-32000")
+}
+
+// FreeAddr returns a loopback address with a free port outside the
+// ephemeral range, for tests that must name addresses before binding them.
+func FreeAddr() (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/reviewdata/rd/internal/pgtest"
 	"github.com/reviewdata/rd/internal/temporalx"
+	temporaldev "github.com/reviewdata/rd/temporal-dev"
 	"github.com/reviewdata/rd/workflows"
 )
 
@@ -48,10 +48,9 @@ type devStack struct {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := temporaldev.FreeAddr()
 	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 func devEnvFor(t *testing.T) map[string]string {
@@ -83,6 +82,7 @@ func (s *devStack) waitReady(t *testing.T) {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-s.done:
+			s.cancel = nil // nothing left to stop
 			t.Fatalf("dev stack exited before it was ready: %v\n%s", err, s.out)
 		default:
 		}

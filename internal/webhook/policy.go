@@ -59,15 +59,16 @@ type Policy struct {
 	SendTimeout time.Duration `json:"send_timeout,omitempty"`
 }
 
-// WithDefaults returns p with its zero fields set to their defaults.
+// WithDefaults returns p with its zero fields set to their defaults. A
+// negative Jitter (none) stays negative: made 0, it would read as "the
+// default" once defaulted again, as in the workflow, which gets its policy
+// through JSON (where omitempty drops the 0).
 func (p Policy) WithDefaults() Policy {
 	if len(p.Schedule) == 0 {
 		p.Schedule = DefaultSchedule
 	}
 	if p.Jitter == 0 {
 		p.Jitter = DefaultJitter
-	} else if p.Jitter < 0 {
-		p.Jitter = 0
 	}
 	if p.RetryAfterFloor == 0 {
 		p.RetryAfterFloor = DefaultRetryAfterFloor
@@ -117,7 +118,8 @@ func (p Policy) Wait(deliveryID uuid.UUID, generation, seq int) time.Duration {
 		return 0
 	}
 	base := p.Schedule[seq-1]
-	factor := 1 - p.Jitter + 2*p.Jitter*unitHash(deliveryID, generation, seq)
+	jitter := max(p.Jitter, 0) // negative means none
+	factor := 1 - jitter + 2*jitter*unitHash(deliveryID, generation, seq)
 	return time.Duration(float64(base) * factor).Round(time.Millisecond)
 }
 

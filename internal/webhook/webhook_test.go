@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/reviewdata/rd/internal/buildinfo"
 	"github.com/reviewdata/rd/internal/signing"
@@ -46,6 +48,39 @@ func TestPolicyWaitStaysWithinJitterBounds(t *testing.T) {
 	}
 	require.InDelta(t, 27.6, total.Hours(), 0.05, "8 attempts over about 27.6 hours")
 	require.Equal(t, 8, p.Attempts())
+}
+
+// startRecorder stands in for the Temporal client: it keeps the input of
+// the last workflow started.
+type startRecorder struct {
+	client.Client
+	input any
+}
+
+func (c *startRecorder) ExecuteWorkflow(_ context.Context, _ client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
+	c.input = args[0]
+	return nil, nil
+}
+
+func TestPolicyWithoutJitterWaitsExactly(t *testing.T) {
+	t.Parallel()
+	schedule := []time.Duration{0, 5 * time.Second, 5 * time.Minute}
+	rec := &startRecorder{}
+	s := &webhook.Starter{Client: rec, Policy: webhook.Policy{Schedule: schedule, Jitter: -1}}
+	d := webhook.Delivery{ID: uuid.New(), Generation: 1, EndpointID: uuid.New(), EventType: webhook.EventDataResult, Integrator: "rm"}
+	require.NoError(t, s.Start(t.Context(), d))
+
+	// The workflow gets its input through JSON and applies the defaults
+	// again: "no jitter" survives both.
+	raw, err := json.Marshal(rec.input)
+	require.NoError(t, err)
+	var in webhook.DeliveryInput
+	require.NoError(t, json.Unmarshal(raw, &in))
+	p := in.Policy.WithDefaults()
+	for seq, want := range schedule {
+		require.Equal(t, want, p.Wait(d.ID, 1, seq+1), "attempt %d", seq+1)
+	}
+	require.NoError(t, p.Validate())
 }
 
 func TestPolicyRetryAfterWait(t *testing.T) {
