@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/reviewdata/rd/internal/authtoken/apikey"
 	"github.com/reviewdata/rd/internal/ratelimit"
 	"github.com/reviewdata/rd/store"
 )
@@ -39,31 +38,9 @@ func (s *APIKeys) Create(ctx context.Context, name, integrator string, env store
 	if err := checkRateLimit(perMinute); err != nil {
 		return NewAPIKey{}, err
 	}
-	if perMinute == nil {
-		return s.Integrators.CreateAPIKey(ctx, name, integrator, env)
-	}
 	// The limit goes in with the row: a second write could fail after the
-	// insert and leave a live key whose secret nobody received. This
-	// repeats Integrators.CreateAPIKey, which takes no limit.
-	if name == "" || integrator == "" {
-		return NewAPIKey{}, Invalid(CodeValidationFailed, "an API key needs a name and an integrator")
-	}
-	keyEnv, ok := map[store.Environment]apikey.Env{store.EnvironmentProduction: apikey.EnvLive, store.EnvironmentTest: apikey.EnvTest}[env]
-	if !ok {
-		return NewAPIKey{}, Invalid(CodeValidationFailed, `environment must be "production" or "test"`)
-	}
-	plain, prefix, hash, err := apikey.Generate(keyEnv)
-	if err != nil {
-		return NewAPIKey{}, err
-	}
-	key := &store.APIKey{
-		Prefix: prefix, KeyHash: hash, Name: name, Integrator: integrator, Environment: env,
-		RateLimitPerMinute: perMinute,
-	}
-	if err := store.InsertAPIKey(ctx, s.Store.DB, key); err != nil {
-		return NewAPIKey{}, fmt.Errorf("create api key: %w", err)
-	}
-	return NewAPIKey{Key: key, Plain: plain}, nil
+	// insert and leave a live key whose secret nobody received.
+	return s.Integrators.createAPIKey(ctx, name, integrator, env, perMinute)
 }
 
 // List returns the keys f selects, newest first.

@@ -94,6 +94,12 @@ type NewAPIKey struct {
 // CreateAPIKey issues a key for integrator in env. It returns a 422 *Error
 // for an unknown environment or an empty name or integrator.
 func (s *Integrators) CreateAPIKey(ctx context.Context, name, integrator string, env store.Environment) (NewAPIKey, error) {
+	return s.createAPIKey(ctx, name, integrator, env, nil)
+}
+
+// createAPIKey is CreateAPIKey with an optional per-key rate limit, stored
+// in the same insert.
+func (s *Integrators) createAPIKey(ctx context.Context, name, integrator string, env store.Environment, perMinute *int) (NewAPIKey, error) {
 	if name == "" || integrator == "" {
 		return NewAPIKey{}, Invalid(CodeValidationFailed, "an API key needs a name and an integrator")
 	}
@@ -105,7 +111,7 @@ func (s *Integrators) CreateAPIKey(ctx context.Context, name, integrator string,
 	if err != nil {
 		return NewAPIKey{}, err
 	}
-	key := &store.APIKey{Prefix: prefix, KeyHash: hash, Name: name, Integrator: integrator, Environment: env}
+	key := &store.APIKey{Prefix: prefix, KeyHash: hash, Name: name, Integrator: integrator, Environment: env, RateLimitPerMinute: perMinute}
 	if err := store.InsertAPIKey(ctx, s.Store.DB, key); err != nil {
 		return NewAPIKey{}, fmt.Errorf("create api key: %w", err)
 	}
