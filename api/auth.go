@@ -243,6 +243,13 @@ func (a *authenticator) integrator(ctx huma.Context, r *http.Request, next func(
 		}
 		archived = &who
 	}
+	if authErr != nil {
+		// Bad keys are limited per client address, before the archive write.
+		if err := a.limits.CheckBadKey(ctx.Context(), remoteHost(r.RemoteAddr)); err != nil {
+			a.refuse(ctx, err)
+			return
+		}
+	}
 	endpoint := ctx.Operation().Method + " " + ctx.Operation().Path
 	if err := a.integrators.Archive(ctx.Context(), endpoint, archived, body, r.RemoteAddr); err != nil {
 		a.refuse(ctx, err)

@@ -389,6 +389,26 @@ func TestIntegratorRateLimit(t *testing.T) {
 	}
 }
 
+// Bad keys are limited per client address before the archive write: a flood
+// of made-up keys gets 429s, not unlimited lookups and inserts.
+func TestBadAPIKeysAreLimitedPerAddress(t *testing.T) {
+	t.Parallel()
+	b := setupAuth(t, authOptions{apiKeyLimit: 100, extra: integratorEchoOp})
+	for range service.BadKeysPerMinute {
+		resp, raw := b.call(t, http.MethodPost, "/test/integrator-echo", `{}`, apiKeyHeader, "rd_live_made_up")
+		requireEnvelope(t, resp, raw, http.StatusUnauthorized, service.CodeInvalidAPIKey)
+	}
+	resp, raw := b.call(t, http.MethodPost, "/test/integrator-echo", `{}`, apiKeyHeader, "rd_live_made_up")
+	requireEnvelope(t, resp, raw, http.StatusTooManyRequests, service.CodeRateLimited)
+	var archived int
+	require.NoError(t, b.store.DB.NewRaw("SELECT count(*) FROM inbound_request WHERE request_id = ?", resp.Header.Get(RequestIDHeader)).Scan(b.ctx, &archived))
+	require.Zero(t, archived, "a refused request is not archived")
+
+	good := b.newAPIKey(t, nil)
+	resp, raw = b.call(t, http.MethodPost, "/test/integrator-echo", `{}`, apiKeyHeader, good)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "a good key from the same address is served: %s", raw)
+}
+
 func TestIntegratorRoutesServeWithoutRedis(t *testing.T) {
 	t.Parallel()
 	b := setupAuth(t, authOptions{redis: unreachableRedis(t), apiKeyLimit: 1, extra: integratorEchoOp})

@@ -119,21 +119,37 @@ func (l *APIKeyLimits) Check(ctx context.Context, who Integrator) error {
 	if who.RateLimitPerMinute != nil {
 		rate = *who.RateLimitPerMinute
 	}
+	return l.allow(ctx, "apikey:"+who.APIKeyID.String(), rate, fmt.Sprintf("this API key is limited to %d requests a minute", rate))
+}
+
+// BadKeysPerMinute is how many requests with a missing, unknown or revoked
+// API key one client address may make a minute.
+const BadKeysPerMinute = 30
+
+// CheckBadKey counts one request from clientAddr whose API key did not
+// authenticate. Without it a flood of made-up keys would cost a key lookup
+// and an archive write each, unlimited. It fails open like Check.
+func (l *APIKeyLimits) CheckBadKey(ctx context.Context, clientAddr string) error {
+	if l == nil || l.Limiter == nil {
+		return nil
+	}
+	return l.allow(ctx, "badkey:"+clientAddr, BadKeysPerMinute, "too many requests with an invalid API key from this address")
+}
+
+func (l *APIKeyLimits) allow(ctx context.Context, key string, perMinute int, refusal string) error {
 	timeout := l.Timeout
 	if timeout <= 0 {
 		timeout = 100 * time.Millisecond
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	res, err := l.Limiter.Allow(rctx, "apikey:"+who.APIKeyID.String(), ratelimit.Limit{Rate: rate, Period: time.Minute})
+	res, err := l.Limiter.Allow(rctx, key, ratelimit.Limit{Rate: perMinute, Period: time.Minute})
 	if err != nil {
-		l.Logger.WarnContext(ctx, "rate limiter unavailable; serving the request unlimited",
-			"api_key_id", who.APIKeyID, "error", err)
+		l.Logger.WarnContext(ctx, "rate limiter unavailable; serving the request unlimited", "limit_key", key, "error", err)
 		return nil
 	}
 	if !res.Allowed {
-		return RateLimited(CodeRateLimited, fmt.Sprintf("this API key is limited to %d requests a minute", rate)).
-			WithRetryAfter(res.RetryAfter)
+		return RateLimited(CodeRateLimited, refusal).WithRetryAfter(res.RetryAfter)
 	}
 	return nil
 }

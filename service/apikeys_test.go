@@ -98,3 +98,16 @@ func TestAPIKeyLimitsFailOpen(t *testing.T) {
 	var nilLimits *service.APIKeyLimits
 	require.NoError(t, nilLimits.Check(t.Context(), who), "no limiter configured: nothing is limited")
 }
+
+// Requests with bad keys are limited per client address, so a flood of
+// made-up keys cannot turn into unlimited lookups and archive writes.
+func TestBadKeysAreLimitedPerAddress(t *testing.T) {
+	t.Parallel()
+	b := setupAccounts(t)
+	limits := &service.APIKeyLimits{Limiter: &ratelimit.Limiter{Redis: b.redis, Prefix: b.prefix}, Logger: slog.Default()}
+	for range service.BadKeysPerMinute {
+		require.NoError(t, limits.CheckBadKey(b.ctx, "198.51.100.7"))
+	}
+	requireCode(t, limits.CheckBadKey(b.ctx, "198.51.100.7"), http.StatusTooManyRequests, service.CodeRateLimited)
+	require.NoError(t, limits.CheckBadKey(b.ctx, "198.51.100.8"), "another address has its own budget")
+}
