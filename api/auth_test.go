@@ -6,10 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +24,7 @@ import (
 	"github.com/reviewdata/rd/internal/password"
 	"github.com/reviewdata/rd/internal/pgtest"
 	"github.com/reviewdata/rd/internal/ratelimit"
+	"github.com/reviewdata/rd/internal/redistest"
 	"github.com/reviewdata/rd/service"
 	"github.com/reviewdata/rd/store"
 )
@@ -85,9 +84,8 @@ func (noCleanup) Cleanup(func()) {}
 func setupAuth(t *testing.T, opts authOptions) *authBundle {
 	t.Helper()
 	st := sharedAuthStore(t)
-	rdb := testRedis(t)
-	prefix := "rdtest:api:" + rand.Text() + ":"
-	t.Cleanup(func() { deleteRedisKeys(rdb, prefix) })
+	rdb := redistest.Client(t)
+	prefix := redistest.Prefix(t, rdb)
 	if opts.redis == nil {
 		opts.redis = rdb
 	}
@@ -131,42 +129,6 @@ func setupAuth(t *testing.T, opts authOptions) *authBundle {
 		ctx:        t.Context(), store: st, redis: rdb, issuer: issuer, users: users, apiKeys: apiKeys,
 		huma: captured, router: h.(chi.Routes),
 	}
-}
-
-func testRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	require.NoError(t, err)
-	client := redis.NewClient(opts)
-	t.Cleanup(func() { _ = client.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	require.NoError(t, client.Ping(ctx).Err(), "Redis at %s: start it with `go tool task test` or set TEST_REDIS_URL", opts.Addr)
-	return client
-}
-
-func deleteRedisKeys(client *redis.Client, prefix string) {
-	ctx := context.Background()
-	iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
-	for iter.Next(ctx) {
-		client.Del(ctx, iter.Val())
-	}
-}
-
-// unreachableRedis is a client for a port nothing listens on.
-func unreachableRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	t.Cleanup(func() { _ = client.Close() })
-	return client
 }
 
 func uniqueEmail() string { return "op-" + strings.ToLower(rand.Text()[:12]) + "@example.com" }
@@ -411,7 +373,7 @@ func TestBadAPIKeysAreLimitedPerAddress(t *testing.T) {
 
 func TestIntegratorRoutesServeWithoutRedis(t *testing.T) {
 	t.Parallel()
-	b := setupAuth(t, authOptions{redis: unreachableRedis(t), apiKeyLimit: 1, extra: integratorEchoOp})
+	b := setupAuth(t, authOptions{redis: redistest.Unreachable(t), apiKeyLimit: 1, extra: integratorEchoOp})
 	key := b.newAPIKey(t, nil)
 	for range 3 {
 		resp, raw := b.call(t, http.MethodPost, "/test/integrator-echo", `{}`, apiKeyHeader, key)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/reviewdata/rd/internal/authtoken"
 	"github.com/reviewdata/rd/internal/logging"
+	"github.com/reviewdata/rd/internal/redistest"
 	"github.com/reviewdata/rd/internal/secrets"
 	"github.com/reviewdata/rd/internal/signing"
 	"github.com/reviewdata/rd/internal/webhook"
@@ -76,9 +77,8 @@ type webhookAPIBundle struct {
 func setupWebhookAPI(t *testing.T) *webhookAPIBundle {
 	t.Helper()
 	st := sharedAuthStore(t)
-	rdb := testRedis(t)
-	prefix := "rdtest:api:" + rand.Text() + ":"
-	t.Cleanup(func() { deleteRedisKeys(rdb, prefix) })
+	rdb := redistest.Client(t)
+	prefix := redistest.Prefix(t, rdb)
 	logs := &syncBuffer{}
 	logger, err := logging.New(logging.Config{Level: slog.LevelDebug}, logs)
 	require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/reviewdata/rd/internal/ratelimit"
+	"github.com/reviewdata/rd/internal/redistest"
 	"github.com/reviewdata/rd/service"
 	"github.com/reviewdata/rd/store"
 )
@@ -86,7 +87,7 @@ func TestAPIKeyLimitsFailOpen(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
 	limits := &service.APIKeyLimits{
-		Limiter: &ratelimit.Limiter{Redis: unreachableRedis(t), Prefix: "x:"}, PerMinute: 1,
+		Limiter: &ratelimit.Limiter{Redis: redistest.Unreachable(t), Prefix: "x:"}, PerMinute: 1,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 	}
 	who := service.Integrator{APIKeyID: uuid.New()}

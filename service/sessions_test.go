@@ -6,9 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +20,7 @@ import (
 	"github.com/reviewdata/rd/internal/authtoken"
 	"github.com/reviewdata/rd/internal/password"
 	"github.com/reviewdata/rd/internal/pgtest"
+	"github.com/reviewdata/rd/internal/redistest"
 	"github.com/reviewdata/rd/service"
 	"github.com/reviewdata/rd/store"
 )
@@ -63,9 +62,8 @@ func setupAccounts(t *testing.T, tweak ...func(*service.SessionsConfig)) *accoun
 	})
 	require.NotNil(t, sharedStore, "shared test database")
 
-	client := testRedis(t)
-	prefix := "rdtest:service:" + rand.Text() + ":"
-	t.Cleanup(func() { deleteKeys(client, prefix) })
+	client := redistest.Client(t)
+	prefix := redistest.Prefix(t, client)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	issuer := &authtoken.Issuer{Keys: []authtoken.Key{{ID: "k1", Secret: bytes.Repeat([]byte("s"), 32)}}, Issuer: "rd-test"}
@@ -90,42 +88,6 @@ func setupAccounts(t *testing.T, tweak ...func(*service.SessionsConfig)) *accoun
 type keepAlive struct{ *testing.T }
 
 func (k *keepAlive) Cleanup(func()) {}
-
-func testRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	require.NoError(t, err)
-	client := redis.NewClient(opts)
-	t.Cleanup(func() { _ = client.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	require.NoError(t, client.Ping(ctx).Err(), "Redis at %s: start it with `go tool task test` or set TEST_REDIS_URL", opts.Addr)
-	return client
-}
-
-func deleteKeys(client *redis.Client, prefix string) {
-	ctx := context.Background()
-	iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
-	for iter.Next(ctx) {
-		client.Del(ctx, iter.Val())
-	}
-}
-
-// unreachableRedis is a client for a port nothing listens on.
-func unreachableRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	t.Cleanup(func() { _ = client.Close() })
-	return client
-}
 
 type syncBuffer struct {
 	mu  sync.Mutex
@@ -335,7 +297,7 @@ func TestLoginRechecksLockAfterVerifying(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			client := testRedis(t)
+			client := redistest.Client(t)
 			hook := &lockoutScriptHook{}
 			hook.after = func(ctx context.Context, call int32, key string) error { return tc.after(ctx, client, call, key) }
 			client.AddHook(hook)
@@ -386,7 +348,7 @@ func TestLoginPerIPLimit(t *testing.T) {
 
 func TestLoginFailsClosedWithoutRedis(t *testing.T) {
 	t.Parallel()
-	down := unreachableRedis(t)
+	down := redistest.Unreachable(t)
 	b := setupAccounts(t, func(c *service.SessionsConfig) { c.Redis = down })
 	u := b.newUser(t)
 	_, err := b.sessions.Login(b.ctx, u.Email, goodPassword, "10.0.5.1", "")

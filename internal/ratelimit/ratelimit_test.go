@@ -2,9 +2,6 @@ package ratelimit_test
 
 import (
 	"context"
-	"crypto/rand"
-	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/reviewdata/rd/internal/ratelimit"
+	"github.com/reviewdata/rd/internal/redistest"
 )
 
 type bundle struct {
@@ -23,58 +21,15 @@ type bundle struct {
 }
 
 // setup connects to the test Redis and gives the test its own key prefix.
-// It fails (never skips) when Redis is down: a skipped limiter test would
-// pass CI while proving nothing.
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	require.NoError(t, err, "TEST_REDIS_URL")
-	client := redis.NewClient(opts)
-	t.Cleanup(func() { _ = client.Close() })
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		// Addr and DB only: the URL may carry a password.
-		t.Fatalf("Redis is unreachable at %s (db %d): %v\n"+
-			"Start it with `go tool task test` (or `go tool task services`), or set TEST_REDIS_URL.",
-			opts.Addr, opts.DB, err)
-	}
-
-	prefix := "rdtest:ratelimit:" + rand.Text() + ":"
-	t.Cleanup(func() { deleteKeys(t, client, prefix) })
+	client := redistest.Client(t)
+	prefix := redistest.Prefix(t, client)
 	return &bundle{client: client, prefix: prefix, limiter: &ratelimit.Limiter{Redis: client, Prefix: prefix + "rl:"}}
-}
-
-func deleteKeys(t *testing.T, client *redis.Client, prefix string) {
-	ctx := context.Background()
-	iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
-	for iter.Next(ctx) {
-		client.Del(ctx, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Logf("cleanup of %s*: %v", prefix, err)
-	}
 }
 
 func (b *bundle) lockout(threshold int, window, duration time.Duration) *ratelimit.Lockout {
 	return &ratelimit.Lockout{Redis: b.client, Prefix: b.prefix + "lock:", Threshold: threshold, Window: window, Duration: duration}
-}
-
-// unreachable returns a client for a local port nothing listens on.
-func unreachable(t *testing.T) *redis.Client {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1, DialTimeout: 500 * time.Millisecond})
-	t.Cleanup(func() { _ = client.Close() })
-	return client
 }
 
 func TestAllowEnforcesLimitExactly(t *testing.T) {
@@ -249,7 +204,7 @@ func TestRedisFailuresAreErrUnavailable(t *testing.T) {
 	require.NoError(t, closed.Close())
 
 	for name, c := range map[string]redis.Scripter{
-		"nothing listening": unreachable(t),
+		"nothing listening": redistest.Unreachable(t),
 		"closed client":     closed,
 		"nil client":        nil,
 	} {
